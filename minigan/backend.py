@@ -1,0 +1,78 @@
+"""The one place that knows about NumPy and CuPy.
+
+Every op asks ``array_module(x)`` for ``xp`` and writes ``xp.exp(x)``; nothing
+else in minigan tests for CUDA. CuPy is imported only when a CUDA array or
+``device="cuda"`` is asked for, so ``import minigan`` works without it.
+"""
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+default_dtype = np.dtype(np.float32)
+
+
+def cupy():
+    """Import CuPy lazily, with an error that says how to get it."""
+    try:
+        import cupy as cp
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device visible")
+    except Exception as e:  # ImportError, or CuPy present but no driver/GPU
+        raise RuntimeError(
+            f'device="cuda" needs CuPy and a CUDA GPU ({e}). '
+            'Install the extra with: pip install -e ".[cuda]"') from e
+    return cp
+
+
+def cuda_available():
+    try:
+        cupy()
+        return True
+    except RuntimeError:
+        return False
+
+
+def check_device(device):
+    device = str(device)
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    return device
+
+
+def module_for(device):
+    """numpy for "cpu", cupy for "cuda"."""
+    return cupy() if check_device(device) == "cuda" else np
+
+
+def array_module(x):
+    """The array module of ``x``: numpy, or cupy for a CuPy array."""
+    return np if isinstance(x, np.ndarray) or np.isscalar(x) else _cupy_module_of(x)
+
+
+def _cupy_module_of(x):
+    mod = type(x).__module__
+    if mod.startswith("cupy"):
+        import cupy as cp
+        return cp
+    return np
+
+
+def device_of(x):
+    return "cpu" if array_module(x) is np else "cuda"
+
+
+def to_device(x, device):
+    """Move an array to ``device`` (a no-op when it is already there)."""
+    if device_of(x) == check_device(device):
+        return x
+    if device == "cuda":
+        return module_for("cuda").asarray(x)
+    return x.get()
+
+
+def to_numpy(x):
+    return to_device(x, "cpu")
+
+
+def is_float(dtype):
+    return np.dtype(dtype) in FLOAT_DTYPES
