@@ -4,6 +4,8 @@ Every op asks ``array_module(x)`` for ``xp`` and writes ``xp.exp(x)``; nothing
 else in minigan tests for CUDA. CuPy is imported only when a CUDA array or
 ``device="cuda"`` is asked for, so ``import minigan`` works without it.
 """
+import functools
+
 import numpy as np
 
 DEVICES = ("cpu", "cuda")
@@ -76,3 +78,20 @@ def to_numpy(x):
 
 def is_float(dtype):
     return np.dtype(dtype) in FLOAT_DTYPES
+
+
+def kernel(reference):
+    """Let a hand-written CUDA kernel replace ``reference`` on CuPy arrays.
+
+    ``reference`` is written with ``xp = array_module(x)`` and runs on either backend; when
+    its first argument is a CuPy array and ``minigan.cuda`` has a function of the same name,
+    that runs instead. ``f.reference`` stays the NumPy expression that the kernel is tested against.
+    """
+    @functools.wraps(reference)
+    def run(x, *args, **kwargs):
+        if isinstance(x, np.ndarray):
+            return reference(x, *args, **kwargs)
+        from . import cuda
+        return getattr(cuda, reference.__name__, reference)(x, *args, **kwargs)
+    run.reference = reference
+    return run
