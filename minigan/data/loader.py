@@ -1,0 +1,81 @@
+"""Seeded, resumable minibatches of in-memory arrays.
+
+    loader = DataLoader((images, labels), batch_size=64, generator=Generator(0), device="cuda")
+    for x, y in loader:          # one epoch; x, y are minigan Tensors on the device
+        ...
+    state = loader.state_dict()  # save with the checkpoint; load_state_dict(state) resumes mid-epoch
+
+The data stays where it is: each batch is gathered with its slice of the epoch's
+permutation, then moved to the device. The loader draws only the permutations,
+from its own generator, so it can restore that generator exactly on resume.
+"""
+import numpy as np
+
+from .. import backend
+from ..random import Generator, default_generator
+from ..tensor import Tensor
+
+
+class DataLoader:
+    """Batches of the same rows of every array in ``arrays``, as tuples of Tensors on ``device``.
+
+    ``generator``: the loader's own ``minigan.Generator`` (give it a seed). When None, one is
+    seeded from ``default_generator`` once, here, so ``manual_seed`` still fixes the order.
+    Iterating continues the current epoch from where it stopped; a new epoch begins when one ends.
+    """
+
+    def __init__(self, arrays, batch_size, shuffle=True, drop_last=True, generator=None, device="cpu"):
+        self.arrays = tuple(arrays)
+        lengths = {len(a) for a in self.arrays}
+        if not self.arrays or len(lengths) != 1:
+            raise ValueError(f"DataLoader: expected arrays of one length, got shapes "
+                             f"{[tuple(a.shape) for a in self.arrays]}")
+        self.n = lengths.pop()
+        if batch_size < 1 or (drop_last and batch_size > self.n):
+            raise ValueError(f"DataLoader: batch_size {batch_size} for {self.n} rows gives no batch")
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.generator = generator or Generator(int(default_generator.integers(0, 2**63 - 1)))
+        self.device = backend.check_device(device)
+        self.epoch, self.batch = 0, 0
+        self._order, self._epoch_state = None, None
+
+    def __len__(self):
+        """Batches per epoch."""
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        order = self._order if self._order is not None else self._new_order()
+        while self.batch < len(self):
+            rows = order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
+            self.batch += 1
+            yield tuple(Tensor(backend.to_device(_take(a, rows), self.device)) for a in self.arrays)
+        self.epoch, self.batch, self._order = self.epoch + 1, 0, None
+
+    def _new_order(self):
+        """This epoch's permutation; the generator state before it is what a checkpoint stores."""
+        self._epoch_state = self.generator.get_state()
+        self._order = self.generator.permutation(self.n) if self.shuffle else np.arange(self.n)
+        return self._order
+
+    def state_dict(self):
+        """Epoch, batches already yielded in it, and the generator state that draws its permutation."""
+        if self._order is None or self.batch == len(self):  # between epochs: the next permutation is still to draw
+            finished = self._order is not None  # the last batch went out; __iter__ closes the epoch on its next call
+            return {"epoch": self.epoch + finished, "batch": 0, "generator": self.generator.get_state()}
+        return {"epoch": self.epoch, "batch": self.batch, "generator": self._epoch_state}
+
+    def load_state_dict(self, state):
+        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
+        self.generator.set_state(str(state["generator"]))
+        self._new_order()
+
+
+def _take(array, rows):
+    """array[rows] on the array's own device."""
+    return array[backend.array_module(array).asarray(rows)]
+
+
+def infinite(loader):
+    """Batches forever, epoch after epoch, for step-based training (resumable through ``loader``)."""
+    while True:
+        yield from loader
