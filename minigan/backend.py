@@ -46,16 +46,15 @@ def module_for(device):
     return cupy() if check_device(device) == "cuda" else np
 
 
+def is_cupy_array(x):
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
 def array_module(x):
-    """The array module of ``x``: numpy, or cupy for a CuPy array."""
-    return np if isinstance(x, np.ndarray) or np.isscalar(x) else _cupy_module_of(x)
-
-
-def _cupy_module_of(x):
-    mod = type(x).__module__
-    if mod.startswith("cupy"):
-        import cupy as cp
-        return cp
+    """The array module of ``x``: cupy for a CuPy array, numpy for anything else."""
+    if is_cupy_array(x):
+        import cupy
+        return cupy
     return np
 
 
@@ -89,7 +88,7 @@ def kernel(reference):
     """
     @functools.wraps(reference)
     def run(x, *args, **kwargs):
-        if isinstance(x, np.ndarray):
+        if not is_cupy_array(x):
             return reference(x, *args, **kwargs)
         from . import cuda
         return getattr(cuda, reference.__name__, reference)(x, *args, **kwargs)

@@ -55,8 +55,8 @@ def _numerical(fn, inputs, x, v, eps):
 
 def _compare(index, analytic, numerical, atol, rtol):
     excess = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
-    if excess.size and (excess.max() > 0 or not np.isfinite(analytic).all()):
+    if excess.size and not (excess.max() <= 0 and np.isfinite(analytic).all()):  # a NaN fails too
         worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf)), excess.shape)
         raise GradcheckError(
             f"gradcheck: input {index}, element {tuple(int(i) for i in worst)}: analytic gradient "
-            f"{analytic[worst]!r}, numerical {numerical[worst]!r} (atol={atol}, rtol={rtol})")
+            f"{float(analytic[worst])!r}, numerical {float(numerical[worst])!r} (atol={atol}, rtol={rtol})")

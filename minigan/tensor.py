@@ -69,6 +69,7 @@ class Function:
         fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
         try:
             out = fn.forward(*(t.data for t in tensors), **params)
+            out = backend.array_module(out).asarray(out)  # NumPy gives 0-d results as scalars
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
@@ -224,7 +225,7 @@ def _run_backward(root, grad, retain_graph):
             replaced = hook(Tensor(g))
             g = g if replaced is None else replaced.data
         if t.grad_fn is None or t._retains_grad:
-            t.grad = Tensor(g if t.grad is None else t.grad.data + g)
+            t.grad = Tensor(g.copy() if t.grad is None else t.grad.data + g)  # a copy: g may be shared
         if t.grad_fn is not None:
             _propagate(t.grad_fn, g, grads)
             if not retain_graph:

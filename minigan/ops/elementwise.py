@@ -141,12 +141,8 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     def forward(self, a, b):
-        self.save_for_backward(b, a)  # min(a, b) = the larger of (b, a) under a flipped order
+        self.save_for_backward(-a, -b)  # min(a, b) = -max(-a, -b): Maximum.backward's shares apply
         return array_module(a).minimum(a, b)
-
-    def backward(self, grad):
-        gb, ga = super().backward(grad)
-        return ga, gb
 
 
 class Where(Function):
