@@ -1,0 +1,49 @@
+"""CPU speed: minigan against torch in the same run, forward + backward.
+
+    python benchmarks/cpu.py [--threads N] [--repeats R]
+
+Times conv2d and conv_transpose2d at the layer shapes of the 64x64 DCGAN (batch 64) and one full
+DCGAN training step (D and G updates) for 32x32 single-channel images (batch 64, ngf = ndf = 64).
+Each figure is the median of R repeats after a warm-up; torch gets the same thread count as
+NumPy's BLAS. Prints a markdown table of medians and minigan/torch ratios.
+"""
+import argparse
+import os
+import sys
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--only", choices=["conv", "step"], help="run one part of the table")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)  # before NumPy loads its BLAS
+    sys.path.insert(0, os.path.dirname(__file__))
+    import torch
+    from cases import conv_cases, dcgan_step_case
+    from timing import median_time, print_table
+
+    torch.set_num_threads(args.threads)
+    rows = []
+    cases = [] if args.only == "step" else conv_cases(args.batch)
+    if args.only != "conv":
+        cases.append(dcgan_step_case(args.batch))
+    for name, run_minigan, run_torch in cases:
+        t_mg = median_time(run_minigan, args.repeats)
+        t_torch = median_time(run_torch, args.repeats)
+        rows.append((name, t_mg, t_torch))
+        print(f"{name}: minigan {t_mg * 1e3:.1f} ms, torch {t_torch * 1e3:.1f} ms, ratio {t_mg / t_torch:.2f}",
+              flush=True)
+    print(f"\nthreads={args.threads} batch={args.batch} repeats={args.repeats} (medians)\n")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
