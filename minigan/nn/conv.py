@@ -1,0 +1,217 @@
+"""2-D convolution and its adjoint, the transposed convolution, on one im2col/col2im pair.
+
+conv2d reads every receptive field of the (zero-padded) input into a column (``im2col``) and
+multiplies the columns by the weight matrix: y = cols W^T. Its input gradient is grad W put back
+where each column came from (``col2im``, overlapping taps adding up): a transposed convolution.
+conv_transpose2d is that map run forwards, so its input gradient is a convolution. Both
+Functions' forward and backward call the two array-level helpers ``_conv2d_array`` and
+``_conv_transpose2d_array``.
+
+Layout, for speed: the NumPy im2col and col2im keep the channels last in memory, so every copy
+and every tap's add runs along the channel axis (long) rather than along a row of a small
+image, and the columns are the matrix (n oh ow) x (kh kw c): each product is one BLAS call over
+all samples. Outputs are (N, C, H, W) views of channels-last memory, which the next layer's
+im2col and the gradients read without a copy.
+"""
+from ..backend import array_module, kernel
+from ..tensor import Function
+
+
+def pair(value, name="argument"):
+    """An int or a pair of ints, as the (h, w) pair."""
+    values = (value, value) if isinstance(value, int) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, int) for v in values):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return values
+
+
+def conv_output_size(size, kernel_size, stride, padding, dilation):
+    """Output (h, w) of conv2d: floor((n + 2p - d (k - 1) - 1) / s) + 1 on each axis."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
+
+
+def conv_transpose_output_size(size, kernel_size, stride, padding, output_padding, dilation):
+    """Output (h, w) of conv_transpose2d: (n - 1) s - 2p + d (k - 1) + output_padding + 1 on each axis."""
+    return tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                 for n, k, s, p, op, d in zip(size, kernel_size, stride, padding, output_padding, dilation))
+
+
+@kernel
+def im2col(x, kernel_size, stride, padding, dilation):
+    """The receptive fields of x (N, C, H, W) as columns of shape (N, C, kh, kw, OH, OW):
+    cols[n, c, i, j, oh, ow] = x_padded[n, c, oh sh + i dh, ow sw + j dw].
+
+    This NumPy version lays them out channels last in memory (n oh ow kh kw c) and returns a
+    transposed view; the CUDA kernel returns them contiguous. conv2d takes either."""
+    xp = array_module(x)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    oh, ow = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
+    padded = xp.pad(_channels_last(x), ((0, 0), (ph, ph), (pw, pw), (0, 0)))  # n h w c, contiguous
+    sn, sy, sx, sc = padded.strides
+    windows = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
+        padded, (x.shape[0], oh, ow, kh, kw, x.shape[1]), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
+    return xp.ascontiguousarray(windows).transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow
+
+
+@kernel
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
+    """The adjoint of im2col: each column entry (N, C, kh, kw, OH, OW) added back into the
+    input position (N, C, H, W) it was read from; taps that overlap add up. ``cols`` may have
+    any strides (fastest channels last in memory, as conv lays it out); OH, OW are read from its
+    shape. Returns a view of channels-last memory."""
+    xp = array_module(cols)
+    n, c, h, w = input_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    oh, ow = cols.shape[-2:]
+    cols = cols.transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c (a view)
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), cols.dtype)  # n h w c
+    for i in range(kh):
+        for j in range(kw):  # padded[n, oh sh + i dh, ow sw + j dw, c] += cols[n, oh, ow, i, j, c]
+            padded[:, _tap(i, dh, sh, oh), _tap(j, dw, sw, ow)] += cols[:, :, :, i, j]
+    return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
+
+
+def _tap(i, dilation, stride, count):
+    """The padded positions that tap i reads for outputs 0..count-1: i d + o s."""
+    return slice(i * dilation, i * dilation + stride * (count - 1) + 1, stride)
+
+
+def _channels_last(a):
+    return a.transpose(0, 2, 3, 1)  # n c h w -> n h w c (a view)
+
+
+def _matrix(a):
+    """a (N, C, H, W) as the matrix (n h w) x c; no copy when a is channels last in memory."""
+    return array_module(a).ascontiguousarray(_channels_last(a)).reshape(-1, a.shape[1])
+
+
+def _weight_matrix(w):
+    """w (A, B, kh, kw) as the matrix a x (kh kw b), matching the columns' order (a small copy)."""
+    return w.transpose(0, 2, 3, 1).reshape(len(w), -1)
+
+
+def _conv2d_array(x, w, stride, padding, dilation, output_size=None):
+    """y[n, o, oh, ow] = sum_{c i j} w[o, c, i, j] x_padded[n, c, oh sh + i dh, ow sw + j dw].
+
+    Returns y (N, O, OH, OW) and the columns, the matrix (n oh ow) x (kh kw c), for the weight
+    gradient. ``output_size`` keeps only the first (OH, OW) positions (a transposed convolution's
+    input gradient when its output_padding reaches past the last stride)."""
+    cols = im2col(x, w.shape[2:], stride, padding, dilation).transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c
+    if output_size is not None:
+        cols = cols[:, :output_size[0], :output_size[1]]
+    n, oh, ow = cols.shape[:3]
+    cols = array_module(x).ascontiguousarray(cols).reshape(n * oh * ow, -1)  # (n oh ow) (kh kw c)
+    y = (cols @ _weight_matrix(w).T).reshape(n, oh, ow, len(w))  # n oh ow o
+    return y.transpose(0, 3, 1, 2), cols  # n o oh ow (a view)
+
+
+def _conv_transpose2d_array(x_matrix, x_shape, w, output_size, stride, padding, dilation):
+    """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given as
+    x_matrix = _matrix(x), with w (C, O, kh, kw): y = col2im(x w), of shape (N, O) + output_size."""
+    n, _, h, wd = x_shape
+    o, (kh, kw) = w.shape[1], w.shape[2:]
+    cols = (x_matrix @ _weight_matrix(w)).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
+    cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
+    return col2im(cols, (n, o) + tuple(output_size), (kh, kw), stride, padding, dilation)
+
+
+def _weight_grad(a_matrix, cols, shape):
+    """grad_w[a, b, i, j] = sum_r a_matrix[r, a] cols[r, (i j b)] over the rows r = (n, l): one product."""
+    a, b, kh, kw = shape
+    grad = (a_matrix.T @ cols).reshape(a, kh, kw, b)  # a kh kw b
+    return array_module(grad).ascontiguousarray(grad.transpose(0, 3, 1, 2))  # a b kh kw
+
+
+def _bias_grad(grad):
+    return grad.sum(axis=(0, 2, 3))
+
+
+def _add_bias(y, b):
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+class Conv2d(Function):
+    def forward(self, x, w, b=None, *, stride, padding, dilation):
+        self.geometry = stride, padding, dilation
+        self.input_size = x.shape[2:]
+        y, cols = _conv2d_array(x, w, *self.geometry)
+        self.save_for_backward(w, cols)
+        return _add_bias(y, b)
+
+    # y = cols(x) W^T + b: grad_x = col2im(grad W) (a transposed convolution),
+    # grad_W = grad^T cols, grad_b = sum of grad over n, oh, ow
+    def backward(self, grad):
+        w, cols = self.saved
+        g = _matrix(grad)  # (n oh ow) o
+        gx = (_conv_transpose2d_array(g, grad.shape, w, self.input_size, *self.geometry)
+              if self.needs_input_grad[0] else None)
+        gw = _weight_grad(g, cols, w.shape) if self.needs_input_grad[1] else None
+        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+
+
+class ConvTranspose2d(Function):
+    def forward(self, x, w, b=None, *, stride, padding, output_padding, dilation):
+        self.geometry = stride, padding, dilation
+        self.input_size = x.shape[2:]
+        size = conv_transpose_output_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
+        x_matrix = _matrix(x)  # (n h w) c
+        self.save_for_backward(w, x_matrix)
+        return _add_bias(_conv_transpose2d_array(x_matrix, x.shape, w, size, *self.geometry), b)
+
+    # y = col2im(x W) + b: grad_x = cols(grad) W^T (a convolution), grad_W = x^T cols(grad),
+    # grad_b = sum of grad over n, h, w
+    def backward(self, grad):
+        w, x_matrix = self.saved
+        gx, cols = _conv2d_array(grad, w, *self.geometry, output_size=self.input_size)
+        gw = _weight_grad(x_matrix, cols, w.shape) if self.needs_input_grad[1] else None
+        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+
+
+def _check(op, x, weight, bias, in_axis, out_axis, **geometry):
+    """Shapes and geometry as (h, w) pairs, or a ValueError naming the op and the shapes."""
+    shapes = f"input {x.shape}, weight {weight.shape}"
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got {shapes}")
+    if x.shape[1] != weight.shape[in_axis]:
+        raise ValueError(f"{op}: input has {x.shape[1]} channels but the weight expects "
+                         f"{weight.shape[in_axis]} ({shapes})")
+    if bias is not None and tuple(bias.shape) != (weight.shape[out_axis],):
+        raise ValueError(f"{op}: bias of shape {bias.shape}, expected ({weight.shape[out_axis]},) ({shapes})")
+    pairs = {name: pair(value, name) for name, value in geometry.items()}
+    low = dict(stride=1, padding=0, dilation=1, output_padding=0)
+    for name, values in pairs.items():
+        if min(values) < low[name]:
+            raise ValueError(f"{op}: {name} must be at least {low[name]}, got {geometry[name]!r} ({shapes})")
+    return pairs
+
+
+def _check_output(op, size, x, weight):
+    if min(size) < 1:
+        raise ValueError(f"{op}: the output would be empty, size {size} for input {x.shape} "
+                         f"and weight {weight.shape}")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D cross-correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,), as
+    torch.nn.functional.conv2d; stride, padding and dilation are ints or (h, w) pairs."""
+    g = _check("conv2d", x, weight, bias, 1, 0, stride=stride, padding=padding, dilation=dilation)
+    _check_output("conv2d", conv_output_size(x.shape[2:], weight.shape[2:], **g), x, weight)
+    return Conv2d.apply(x, weight, *([] if bias is None else [bias]), **g)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, *, dilation=1):
+    """The adjoint of conv2d in its input: x (N, C, H, W) with weight (C, O, kh, kw), plus bias (O,),
+    as torch.nn.functional.conv_transpose2d. The output is (H - 1) s - 2p + d (k - 1) + output_padding + 1
+    high (and so wide); output_padding picks among the sizes that conv2d maps back to H. dilation is
+    keyword-only: torch's sixth positional argument is groups."""
+    g = _check("conv_transpose2d", x, weight, bias, 0, 1, stride=stride, padding=padding,
+               output_padding=output_padding, dilation=dilation)
+    for op, s, d in zip(g["output_padding"], g["stride"], g["dilation"]):
+        if op >= max(s, d):
+            raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
+                             f"either stride {stride!r} or dilation {dilation!r}")
+    _check_output("conv_transpose2d", conv_transpose_output_size(x.shape[2:], weight.shape[2:], **g), x, weight)
+    return ConvTranspose2d.apply(x, weight, *([] if bias is None else [bias]), **g)

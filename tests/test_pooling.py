@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch_parity import check_op
+
+import minigan as mg
+import minigan.nn.functional as F
+from minigan.testing import float_arrays, pool_configs
+
+
+@given(data=st.data())
+def test_max_pool2d_gradcheck_and_torch(data):
+    shape, kwargs = data.draw(pool_configs())
+    x = data.draw(float_arrays(shape, distinct=True))  # no ties: the max is unique
+    check_op(lambda t: F.max_pool2d(t, **kwargs), lambda t: torch.nn.functional.max_pool2d(t, **kwargs), [x],
+             rtol=1e-9)
+
+
+@given(data=st.data())
+def test_avg_pool2d_gradcheck_and_torch(data):
+    shape, kwargs = data.draw(pool_configs(max_dilation=1))
+    kwargs.pop("dilation")
+    x = data.draw(float_arrays(shape))
+    check_op(lambda t: F.avg_pool2d(t, **kwargs), lambda t: torch.nn.functional.avg_pool2d(t, **kwargs), [x],
+             rtol=1e-9)
+
+
+def test_max_pool2d_padding_never_wins():
+    x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # every value below the zero a padding might add
+    out = F.max_pool2d(mg.tensor(x), 2, stride=2, padding=1)
+    np.testing.assert_array_equal(out.numpy(), torch.nn.functional.max_pool2d(torch.tensor(x), 2, 2, 1).numpy())
+    assert out.numpy().max() < 0
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+@pytest.mark.parametrize("shape, kwargs, message", [
+    ((1, 1, 4, 4), dict(kernel_size=3, padding=2), "half the kernel"),
+    ((1, 1, 2, 2), dict(kernel_size=3), "empty"),
+    ((1, 4, 4), dict(kernel_size=2), "4-D"),
+    ((1, 1, 4, 4), dict(kernel_size=0), "positive"),
+])
+def test_bad_arguments_raise_clear_errors(pool, shape, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        pool(mg.zeros(shape), **kwargs)
