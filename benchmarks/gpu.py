@@ -1,15 +1,21 @@
 """GPU speed, all in one run on one GPU: minigan's CUDA kernels against the device's copy bandwidth,
-and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN).
+and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN), with where its time goes.
 
     python benchmarks/gpu.py [--repeats R] [--batch B]
 
-1. Copy bandwidth: a device-to-device cudaMemcpy of a 1 GiB buffer, bytes read + written over time.
-2. Each kernel at the 64x64 DCGAN's shapes (batch B, ngf = ndf = 64): the bytes it must read and
-   write (each input once, each output once) over its median time, as a fraction of (1). Timed with
-   CUDA events around the call alone: the L2 cache is flushed (a 256 MiB read) and the GPU kept
-   busy (a spin kernel) while the host queues the call, so host overhead stays out.
+1. Ceilings: a device-to-device cudaMemcpy of a 1 GiB buffer (bytes read + written over time), and a
+   float32 8192^3 matrix product through cuBLAS (TF32 off).
+2. Each kernel at the 64x64 DCGAN's shapes (batch B, ngf = ndf = 64), its inputs laid out as the DCGAN
+   hands them (conv outputs are channels-last memory): the bytes it must read and write (each input
+   once, each output once) over its median time, as a fraction of (1), and of a copy of as many bytes
+   (small launches pay a fixed cost that a copy pays too). Timed with CUDA events around the call
+   alone: the L2 cache is flushed (a 256 MiB read) and the GPU kept busy (a spin kernel) while the
+   host queues the call, so host overhead stays out.
 3. One DCGAN training step (D on real and fake, then G; Adam; BCE on logits), float32, TF32 off
-   on both sides: the median wall-clock time of R synchronized steps, and the peak GPU memory.
+   on both sides: the median wall-clock time of R synchronized steps, and the peak GPU memory. Then a
+   breakdown of a minigan step: the host's time to queue it, the GPU time of each op (CUDA events
+   around every Function's forward and backward), and the GPU kernels by name (torch.profiler, which
+   sees CuPy's launches too).
 Prints markdown tables, with the device's name, at the end.
 """
 import argparse
@@ -17,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 
 os.environ["CUPY_TF32"] = "0"  # CuPy's float32 matmul in full float32 (this is also its default)
 import cupy  # noqa: E402
@@ -27,6 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigan  # noqa: E402
 import minigan.cuda  # noqa: E402
 import minigan.nn.functional as F  # noqa: E402
+from minigan.tensor import Function  # noqa: E402
 
 SPIN = cupy.RawKernel(r'''extern "C" __global__ void spin(long long cycles) {
   long long start = clock64(); while (clock64() - start < cycles) {} }''', "spin")
@@ -55,27 +63,37 @@ def event_time(fn, repeats, flush):
     return statistics.median(times)
 
 
-def copy_bandwidth(repeats, flush):
-    """Bytes per second of a device-to-device copy, counting bytes read and written."""
-    src, dst = cupy.ones(2 ** 28, np.float32), cupy.empty(2 ** 28, np.float32)
-    ms = event_time(lambda: dst.data.copy_from_device_async(src.data, src.nbytes), repeats, flush)
-    return 2 * src.nbytes / (ms * 1e-3)
+def copy_time(nbytes, repeats, flush):
+    """Median milliseconds of a device-to-device copy moving ``nbytes`` (half read, half written)."""
+    src, dst = cupy.ones(nbytes // 8, np.float32), cupy.empty(nbytes // 8, np.float32)
+    return event_time(lambda: dst.data.copy_from_device_async(src.data, src.nbytes), repeats, flush)
+
+
+def matmul_rate(repeats, flush, n=8192):
+    """Float32 multiply-adds per second (2 flops each) of an n x n x n product through cuBLAS."""
+    a, b = randn(n, n), randn(n, n)
+    return 2 * n ** 3 / (event_time(lambda: a @ b, repeats, flush) * 1e-3)
 
 
 def randn(*shape):
     return cupy.random.standard_normal(shape, dtype=np.float32)
 
 
+def channels_last(*shape):
+    """A random (N, C, ...) array laid out in memory as minigan's conv layers lay out their outputs."""
+    return randn(shape[0], *shape[2:], shape[1]).transpose(0, len(shape) - 1, *range(1, len(shape) - 1))
+
+
 def conv_cases(batch):
-    """im2col of the discriminator's inputs; col2im of the generator's, in the strided layout
-    conv_transpose2d hands it, the matrix (o kh kw) (n h w) viewed as (n, o, kh, kw, h, w)."""
+    """im2col of the discriminator's inputs (the images, then conv outputs); col2im of the generator's, in
+    the layout conv_transpose2d hands it: the matrix (n h w) (kh kw o) viewed as (n, o, kh, kw, h, w)."""
     geometry = ((4, 4), (2, 2), (1, 1), (1, 1))
     for c, size in [(3, 64), (64, 32), (128, 16), (256, 8)]:
-        x = randn(batch, c, size, size)
+        x = randn(batch, c, size, size) if c == 3 else channels_last(batch, c, size, size)
         cols_bytes = x.nbytes * 16 // 4  # kh kw / (stride h * stride w) columns per pixel
         yield f"im2col {tuple(x.shape)}", lambda x=x: minigan.cuda.im2col(x, *geometry), x.nbytes + cols_bytes
     for c, size in [(256, 4), (128, 8), (64, 16), (3, 32)]:
-        cols = randn(c, 4, 4, batch, size, size).transpose(3, 0, 1, 2, 4, 5)
+        cols = randn(batch, size, size, 4, 4, c).transpose(0, 5, 3, 4, 1, 2)
         shape = (batch, c, 2 * size, 2 * size)
         yield (f"col2im -> {shape}", lambda cols=cols, shape=shape: minigan.cuda.col2im(cols, shape, *geometry),
                cols.nbytes + cols.nbytes // 4)
@@ -83,7 +101,7 @@ def conv_cases(batch):
 
 def batch_norm_cases(batch):
     for c, size in [(512, 4), (256, 8), (128, 16), (64, 32)]:
-        x, g = randn(batch, c, size, size), randn(batch, c, size, size)
+        x, g = channels_last(batch, c, size, size), channels_last(batch, c, size, size)
         w, b = cupy.ones(c, np.float32), cupy.zeros(c, np.float32)
         _, mean, var = minigan.cuda.batch_norm_forward(x, w, b, 1e-5)
         yield f"batch_norm_forward {tuple(x.shape)}", lambda x=x, w=w, b=b: minigan.cuda.batch_norm_forward(
@@ -97,7 +115,7 @@ def elementwise_cases(batch):
     BCE at the same size, though the DCGAN's logits are only B values."""
     for name, shape, params in [("relu", (batch, 64, 32, 32), ()), ("leaky_relu", (batch, 64, 32, 32), (0.2,)),
                                 ("tanh", (batch, 3, 64, 64), ()), ("sigmoid", (batch, 64, 32, 32), ())]:
-        x, grad = randn(*shape), randn(*shape)
+        x, grad = channels_last(*shape), channels_last(*shape)
         forward, backward = getattr(minigan.cuda, f"{name}_forward"), getattr(minigan.cuda, f"{name}_backward")
         yield f"{name}_forward {shape}", lambda f=forward, x=x, p=params: f(x, *p), 2 * x.nbytes
         yield f"{name}_backward {shape}", lambda f=backward, x=x, g=grad, p=params: f(x, g, *p), 3 * x.nbytes
@@ -110,32 +128,38 @@ def elementwise_cases(batch):
 
 
 def adam_cases(batch, nz=100):
-    """One Adam step of all of G's parameters (one launch each), and of its largest alone."""
+    """One Adam step of all of G's parameters: one launch for all (adam_step_group, what minigan.optim.Adam
+    runs), one launch each; and of G's largest parameter alone."""
     generator, _ = dcgan64(minigan.nn, nz)
     params = [randn(*p.shape) for p in generator.parameters()]
     states = [[p, randn(*p.shape), randn(*p.shape), cupy.abs(randn(*p.shape))] for p in params]
+    hyper = (10, 2e-4, 0.5, 0.999, 1e-8, 0)
 
-    def step(states):
+    def one_each(states):
         for state in states:
-            minigan.cuda.adam_step(*state, 10, 2e-4, 0.5, 0.999, 1e-8, 0)
+            minigan.cuda.adam_step(*state, *hyper)
     largest = max(states, key=lambda s: s[0].size)
-    for name, chosen in [(f"adam_step, G's {len(states)} parameters", states),
-                         (f"adam_step {tuple(largest[0].shape)}", [largest])]:
-        yield name, lambda chosen=chosen: step(chosen), 7 * sum(s[0].nbytes for s in chosen)
+    nbytes = 7 * sum(s[0].nbytes for s in states)
+    yield (f"adam_step_group, G's {len(states)} parameters", lambda: minigan.cuda.adam_step_group(
+        *map(list, zip(*states)), *hyper), nbytes)
+    yield f"adam_step, G's {len(states)} parameters one at a time", lambda: one_each(states), nbytes
+    yield f"adam_step {tuple(largest[0].shape)}", lambda: one_each([largest]), 7 * largest[0].nbytes
 
 
 def kernel_table(batch, repeats):
     flush = cupy.ones(2 ** 26, np.float32)  # 256 MiB, five times the H100's L2
-    copy = copy_bandwidth(repeats, flush)
-    print(f"device-to-device copy: {copy / 1e9:.0f} GB/s (read + write)", flush=True)
+    copy = 2 ** 31 / (copy_time(2 ** 31, repeats, flush) * 1e-3)
+    flops = matmul_rate(repeats, flush)
+    print(f"device-to-device copy: {copy / 1e9:.0f} GB/s (read + write); float32 matmul {flops / 1e12:.1f} TFLOP/s",
+          flush=True)
     rows = []
     for cases in (conv_cases, batch_norm_cases, elementwise_cases, adam_cases):
         for name, fn, nbytes in cases(batch):
-            ms = event_time(fn, repeats, flush)
-            rows.append((name, nbytes, ms, nbytes / (ms * 1e-3)))
-            print(f"{name}: {ms * 1e3:.1f} us, {rows[-1][3] / 1e9:.0f} GB/s, {rows[-1][3] / copy:.0%} of copy",
-                  flush=True)
-    return copy, rows
+            ms, same_size_copy = event_time(fn, repeats, flush), copy_time(nbytes, repeats, flush)
+            rows.append((name, nbytes, ms, nbytes / (ms * 1e-3), same_size_copy / ms))
+            print(f"{name}: {ms * 1e3:.1f} us, {rows[-1][3] / 1e9:.0f} GB/s, {rows[-1][3] / copy:.0%} of copy, "
+                  f"{rows[-1][4]:.0%} of a same-size copy", flush=True)
+    return copy, flops, rows
 
 
 def dcgan64(nn, nz=100, ngf=64, ndf=64, nc=3):
@@ -202,45 +226,134 @@ class PeakMemory(cupy.cuda.MemoryHook):
 
 
 def dcgan_table(batch, repeats):
-    """(name, median seconds, peak allocated bytes, bytes reserved) for minigan and torch."""
+    """(name, median seconds, peak allocated bytes, bytes reserved) for minigan and torch, and the two steps."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True  # as torch's DCGAN example: cuDNN picks its fastest algorithms
-    rows = []
+    rows, steps = [], []
     step = dcgan_step(minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits, batch)
     seconds = wall_time(step, repeats)
     with PeakMemory() as peak:
         step()
     rows.append(("minigan (CuPy + minigan kernels)", seconds, peak.peak, cupy.get_default_memory_pool().total_bytes()))
+    steps.append(step)
     step = dcgan_step(torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits, batch)
     seconds = wall_time(step, repeats)
     torch.cuda.reset_peak_memory_stats()
     step()
     rows.append(("torch (cuDNN)", seconds, torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()))
+    steps.append(step)
     for name, s, allocated, reserved in rows:
         print(f"{name}: {s * 1e3:.1f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
               f"{reserved / 2 ** 20:.0f} MiB reserved", flush=True)
-    return rows
+    return rows, steps
+
+
+def queue_time(step, repeats):
+    """Median seconds the host takes to queue a step (from an idle GPU, without waiting for it)."""
+    times = []
+    for _ in range(repeats):
+        cupy.cuda.runtime.deviceSynchronize()
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    cupy.cuda.runtime.deviceSynchronize()
+    return statistics.median(times)
+
+
+def functions(cls=Function):
+    """Every subclass of minigan's Function."""
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from functions(sub)
+
+
+def op_times(step):
+    """{op: GPU milliseconds in one step}: CUDA events around each Function's forward and backward and each
+    optimizer step. Where the host falls behind the GPU, an op's time holds the GPU's wait for it too."""
+    events = []
+
+    def timed(label, fn):
+        def run(*args, **kwargs):
+            start, end = cupy.cuda.Event(), cupy.cuda.Event()
+            start.record()
+            out = fn(*args, **kwargs)
+            end.record()
+            events.append((f"{type(args[0]).__name__}.{label}", start, end))
+            return out
+        return run
+    patched = [(cls, name, vars(cls)[name]) for cls in {*functions(), minigan.optim.Optimizer}
+               for name in ("forward", "backward", "step") if name in vars(cls)]
+    for cls, name, fn in patched:
+        setattr(cls, name, timed(name, fn))
+    try:
+        step()
+        cupy.cuda.runtime.deviceSynchronize()
+    finally:
+        for cls, name, fn in patched:
+            setattr(cls, name, fn)
+    totals = {}
+    for label, start, end in events:
+        totals[label] = totals.get(label, 0) + cupy.cuda.get_elapsed_time(start, end)
+    return totals
+
+
+def kernel_times(step, steps=2):
+    """[(kernel name, launches a step, GPU milliseconds a step)] from torch.profiler (CUPTI sees every
+    kernel of the process, CuPy's and minigan's too), most time first."""
+    from torch.profiler import ProfilerActivity, profile
+    step()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+    rows = []
+    for e in prof.key_averages():
+        us = next((getattr(e, a) for a in ("device_time_total", "cuda_time_total") if hasattr(e, a)), 0)
+        if us > 0:
+            rows.append((e.key, e.count / steps, us / steps / 1e3))
+    return sorted(rows, key=lambda r: -r[2])
+
+
+def breakdown(steps, repeats, top=18):
+    """Print where a minigan step's time goes (and torch's kernels, for comparison)."""
+    minigan_step, torch_step = steps
+    print(f"\nminigan: the host queues a step in {queue_time(minigan_step, repeats) * 1e3:.1f} ms (median)")
+    ops = sorted(op_times(minigan_step).items(), key=lambda kv: -kv[1])
+    print(f"minigan ops, GPU ms in one step (CUDA events; sum {sum(ms for _, ms in ops):.1f} ms):")
+    print("; ".join(f"{name} {ms:.2f}" for name, ms in ops[:top]))
+    for name, step in (("minigan", minigan_step), ("torch", torch_step)):
+        rows = kernel_times(step)
+        print(f"\n{name} GPU kernels a step: {sum(r[1] for r in rows):.0f} launches, "
+              f"{sum(r[2] for r in rows):.2f} ms in all; the most time first:")
+        for key, count, ms in rows[:top if name == "minigan" else top // 2]:
+            print(f"  {ms:7.3f} ms {count:5.0f}x {key[:110]}")
 
 
 def main():
     args = parse_args()
     device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
-    copy, kernels = kernel_table(args.batch, args.repeats)
-    steps = dcgan_table(args.batch, args.repeats)
+    copy, flops, kernels = kernel_table(args.batch, args.repeats)
+    rows, steps = dcgan_table(args.batch, args.repeats)
+    try:
+        breakdown(steps, args.repeats)
+    except Exception:  # an extra: its failure must not lose the tables
+        traceback.print_exc()
     print(f"\n{device}; CuPy {cupy.__version__}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
           f"float32, TF32 off on both sides (CUPY_TF32=0; torch allow_tf32 False for matmul and cuDNN), "
           f"cudnn.benchmark on; batch {args.batch}, medians of {args.repeats}\n")
-    print(f"Copy bandwidth (device to device, read + write): {copy / 1e9:.0f} GB/s\n")
-    print("| kernel | MB moved | time (us) | GB/s | of copy |")
-    print("|---|---:|---:|---:|---:|")
-    for name, nbytes, ms, rate in kernels:
-        print(f"| {name} | {nbytes / 1e6:.1f} | {ms * 1e3:.1f} | {rate / 1e9:.0f} | {rate / copy:.0%} |")
+    print(f"Copy bandwidth (device to device, read + write): {copy / 1e9:.0f} GB/s; "
+          f"float32 matmul (8192^3, cuBLAS, no TF32): {flops / 1e12:.1f} TFLOP/s\n")
+    print("| kernel | MB moved | time (us) | GB/s | of copy | of a same-size copy |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, nbytes, ms, rate, of_same in kernels:
+        print(f"| {name} | {nbytes / 1e6:.1f} | {ms * 1e3:.1f} | {rate / 1e9:.0f} | {rate / copy:.0%} "
+              f"| {of_same:.0%} |")
     print("\n| DCGAN 64x64 train step | median (ms) | peak allocated (MiB) | reserved (MiB) |")
     print("|---|---:|---:|---:|")
-    for name, seconds, allocated, reserved in steps:
+    for name, seconds, allocated, reserved in rows:
         print(f"| {name} | {seconds * 1e3:.1f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
-    print(f"\nminigan / torch: {steps[0][1] / steps[1][1]:.2f}x the time")
+    print(f"\nminigan / torch: {rows[0][1] / rows[1][1]:.2f}x the time")
 
 
 if __name__ == "__main__":

@@ -83,12 +83,13 @@ def kernel(reference):
     """Let a hand-written CUDA kernel replace ``reference`` on CuPy arrays.
 
     ``reference`` is written with ``xp = array_module(x)`` and runs on either backend; when
-    its first argument is a CuPy array and ``minigan.cuda`` has a function of the same name,
-    that runs instead. ``f.reference`` stays the NumPy expression that the kernel is tested against.
+    its first argument is a CuPy array (or a list of arrays whose first is one) and ``minigan.cuda``
+    has a function of the same name, that runs instead. ``f.reference`` stays the NumPy expression
+    that the kernel is tested against.
     """
     @functools.wraps(reference)
     def run(x, *args, **kwargs):
-        if not is_cupy_array(x):
+        if not is_cupy_array(x[0] if isinstance(x, list) and x else x):
             return reference(x, *args, **kwargs)
         from . import cuda
         return getattr(cuda, reference.__name__, reference)(x, *args, **kwargs)

@@ -59,13 +59,16 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for i, p in enumerate(group["params"]):
-                if p.grad is None:
-                    continue
-                if p.grad.shape != p.shape:
+                if p.grad is not None and p.grad.shape != p.shape:
                     raise ValueError(f"{self.name}.step: parameter {i} of shape {p.shape} "
                                      f"has a gradient of shape {p.grad.shape}")
-                self._update(p, p.grad.data, group)
+            self._update_group([p for p in group["params"] if p.grad is not None], group)
         return loss
+
+    def _update_group(self, params, group):
+        """Update the parameters of one group that have gradients; by default one at a time."""
+        for p in params:
+            self._update(p, p.grad.data, group)
 
     def _update(self, p, grad, group):
         raise NotImplementedError
@@ -161,19 +164,30 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
-    def _update(self, p, grad, group):
+    def _update_group(self, params, group):
+        """With amsgrad one ``amsgrad_step`` a parameter; else one ``adam_step_group`` for all the parameters
+        at one step count (one kernel launch on the GPU)."""
+        hyper = (group["lr"], *group["betas"], group["eps"], group["weight_decay"])
+        by_step = {}
+        for p in params:
+            s = self._state(p, group)
+            s["step"] += 1
+            if group["amsgrad"]:
+                amsgrad_step(p.data, p.grad.data, s["exp_avg"], s["exp_avg_sq"], s["max_exp_avg_sq"], s["step"], *hyper)
+            else:
+                by_step.setdefault(s["step"], []).append((p.data, p.grad.data, s["exp_avg"], s["exp_avg_sq"]))
+        for step, arrays in by_step.items():
+            adam_step_group(*map(list, zip(*arrays)), step, *hyper)
+
+    def _state(self, p, group):
+        """p's state, zero moments at first."""
         state = self.state.setdefault(p, {})
         if not state:
             zeros = array_module(p.data).zeros_like
             state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros(p.data)
-        state["step"] += 1
-        hyper = (state["step"], group["lr"], *group["betas"], group["eps"], group["weight_decay"])
-        if group["amsgrad"]:
-            amsgrad_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], *hyper)
-        else:
-            adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"], *hyper)
+        return state
 
 
 @kernel
@@ -189,6 +203,14 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, wei
     grad = _with_weight_decay(grad, param, weight_decay)
     _adam_moments(grad, exp_avg, exp_avg_sq, beta1, beta2)
     _adam_move(param, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps)
+
+
+@kernel
+def adam_step_group(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay):
+    """``adam_step`` of every parameter of a list, all at the same ``step`` (on CuPy arrays, one kernel
+    launch updates them all)."""
+    for param, grad, exp_avg, exp_avg_sq in zip(params, grads, exp_avgs, exp_avg_sqs):
+        adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay)
 
 
 def amsgrad_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay):

@@ -66,6 +66,15 @@ def seeded(data):
     return np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1), label="seed"))
 
 
+def in_layouts(a):
+    """``a`` on the GPU laid out three ways in memory: C order, channels last (axis 1 innermost, as
+    minigan's conv layers lay out their outputs) and axes reversed (the transpose of a contiguous array)."""
+    import cupy
+    ndim = a.ndim
+    for order in (tuple(range(ndim)), (0, *range(2, ndim), 1), tuple(reversed(range(ndim)))):
+        yield cupy.asarray(np.ascontiguousarray(a.transpose(order))).transpose(np.argsort(order))
+
+
 # -- each kernel against its NumPy reference
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -124,70 +133,127 @@ def test_adam_step_kernel(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@given(data=st.data())
+def test_adam_step_group_kernel(dtype, data):
+    """One launch for every parameter of a list, each updated as adam_step updates it alone (to 16 eps)."""
+    sizes = data.draw(st.lists(st.integers(1, 3000), min_size=1, max_size=6))
+    rng = seeded(data)
+    state = [[rng.standard_normal(n).astype(dtype) for n in sizes] for _ in range(4)]  # params grads m v
+    state[3] = [np.abs(v) for v in state[3]]
+    hyper = (data.draw(st.integers(1, 1000)), 1e-2, 0.5, 0.999, 1e-8, data.draw(st.sampled_from([0, 0.01])))
+    expected = [[a.copy() for a in arrays] for arrays in state]
+    minigan.optim.adam_step_group.reference(*expected, *hyper)
+    got = [gpu(*arrays) for arrays in state]
+    assert minigan.cuda.adam_step_group(*got, *hyper) is None
+    for arrays_got, arrays_expected in zip(got, expected):
+        for a, want in zip(arrays_got, arrays_expected):
+            assert_close(a, want, 16, scale=np.abs(want).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @given(cfg=conv_configs(), data=st.data())
 def test_im2col_and_col2im_kernels(cfg, dtype, data):
-    """Exact: im2col copies, col2im adds the taps in the reference's order. Inputs are also passed as the
-    strided views that conv2d and conv_transpose2d hand to them."""
-    import cupy
+    """Exact: im2col copies, col2im adds the taps in the reference's order. Inputs come in several memory
+    layouts (the kernels read through strides); outputs are laid out as the reference lays out its own."""
     assume(not cfg.empty)
     geometry = (cfg.kernel_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation))
     rng = seeded(data)
     x = rng.standard_normal(cfg.x_shape).astype(dtype)
     cols_expected = conv.im2col.reference(x, *geometry)
-    x_view = cupy.asarray(np.ascontiguousarray(x.swapaxes(2, 3))).swapaxes(2, 3)  # n c h w, not contiguous
-    for x_gpu in (cupy.asarray(x), x_view):
-        assert_close(minigan.cuda.im2col(x_gpu, *geometry), cols_expected, 0)
+    for x_gpu in in_layouts(x):
+        assert_close_in_layout(minigan.cuda.im2col(x_gpu, *geometry), cols_expected, 0)
     cols = rng.standard_normal(cols_expected.shape).astype(dtype)
     expected = conv.col2im.reference(cols, x.shape, *geometry)
-    # conv_transpose2d's layout: the matrix (c kh kw) (n oh ow), viewed as n c kh kw oh ow
-    cols_view = cupy.asarray(np.ascontiguousarray(cols.transpose(1, 2, 3, 0, 4, 5))).transpose(3, 0, 1, 2, 4, 5)
-    for cols_gpu in (cupy.asarray(cols), cols_view):
-        assert_close(minigan.cuda.col2im(cols_gpu, x.shape, *geometry), np.ascontiguousarray(expected), 0)
+    for cols_gpu in in_layouts(cols):
+        assert_close_in_layout(minigan.cuda.col2im(cols_gpu, x.shape, *geometry), expected, 0)
+
+
+def assert_close_in_layout(got, expected, k, scale=0.0):
+    """assert_close, and ``got``'s axes (those longer than 1) run in memory in the order of ``expected``'s."""
+    assert_close(got, expected, k, scale)
+    assert axes_by_stride(got) == axes_by_stride(expected)
+
+
+def axes_by_stride(a):
+    return sorted((k for k, n in enumerate(a.shape) if n > 1), key=lambda k: -a.strides[k])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_batch_norm_kernels(dtype, data):
-    """x in [-3, 3] with every channel's std >= 0.5, so xhat stays within 12 and its rounding with it."""
+    """x in [-3, 3] with every channel's std >= 0.5, so xhat stays within 12 and its rounding with it. Inputs
+    in each layout; the outputs keep a channels-last input's layout."""
     shape = data.draw(st.sampled_from([2, 3, 4]).flatmap(lambda n: shapes(min_dims=n, max_dims=n, max_side=6)))
     axes, channel = (0,) + tuple(range(2, len(shape))), (1, -1) + (1,) * (len(shape) - 2)
     x = data.draw(float_arrays(shape, dtype=dtype, kinks=()))
     assume(x.size // shape[1] >= 2 and x.std(axis=axes).min() >= 0.5)
     weight, bias = (data.draw(float_arrays(shape[1:2], dtype=dtype, kinks=())) for _ in range(2))
     grad, eps = data.draw(float_arrays(shape, dtype=dtype, kinks=())), data.draw(st.sampled_from([1e-5, 1e-3]))
-    expected = normalization.batch_norm_forward.reference(x, weight, bias, eps)
-    centered = x - expected[1].reshape(channel)
-    for got, want, scale in zip(minigan.cuda.batch_norm_forward(*gpu(x, weight, bias), eps), expected,
-                                [np.abs(expected[0]).max(), 3, np.square(centered).max()]):
-        assert_close(got, want, 64, scale=scale)
-    mean, var = expected[1:]
-    expected = normalization.batch_norm_backward.reference(grad, x, mean, var, weight, eps)
-    # the scales of the sums: grad_x = w / std (g - E[g] - xhat E[g xhat]), sum g xhat, sum g
+    forward = normalization.batch_norm_forward.reference(x, weight, bias, eps)
+    mean, var = forward[1:]
+    centered = x - mean.reshape(channel)
+    backward = normalization.batch_norm_backward.reference(grad, x, mean, var, weight, eps)
+    scales = batch_norm_backward_scales(grad, x, mean, var, weight, eps)
+    for x_gpu, grad_gpu in zip(in_layouts(x), in_layouts(grad)):
+        got = minigan.cuda.batch_norm_forward(x_gpu, *gpu(weight, bias), eps)
+        for a, want, scale in zip(got, forward, [np.abs(forward[0]).max(), 3, np.square(centered).max()]):
+            assert_close(a, want, 64, scale=scale)
+        got_backward = minigan.cuda.batch_norm_backward(grad_gpu, x_gpu, *gpu(mean, var, weight), eps)
+        for a, want, scale in zip(got_backward, backward, scales):
+            assert_close(a, want, 64, scale=scale)
+        if axes_by_stride(x_gpu)[-1:] == [1]:  # channels last: no copy, outputs alike
+            assert axes_by_stride(got[0]) == axes_by_stride(got_backward[0]) == axes_by_stride(x_gpu)
+
+
+def batch_norm_backward_scales(grad, x, mean, var, weight, eps):
+    """The sizes of the terms summed into grad_x = w / std (g - E[g] - xhat E[g xhat]), sum g xhat and sum g."""
+    axes, channel = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+    centered = x - mean.reshape(channel)
     inv_std, g_xhat = 1 / np.sqrt(var + eps), np.abs(grad * centered)
     terms = np.abs(grad) + np.abs(grad).mean(axis=axes, keepdims=True) + np.abs(centered) * inv_std.reshape(
         channel) ** 2 * g_xhat.mean(axis=axes, keepdims=True)
-    scales = [(terms * np.abs(weight * inv_std).reshape(channel)).max(), (g_xhat.sum(axis=axes) * inv_std).max(),
-              np.abs(grad).sum(axis=axes).max()]
-    for got, want, scale in zip(minigan.cuda.batch_norm_backward(*gpu(grad, x, mean, var, weight), eps), expected,
-                                scales):
-        assert_close(got, want, 64, scale=scale)
+    return [(terms * np.abs(weight * inv_std).reshape(channel)).max(), (g_xhat.sum(axis=axes) * inv_std).max(),
+            np.abs(grad).sum(axis=axes).max()]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(data=st.data())
+def test_elementwise_kernels_keep_the_layout(dtype, data):
+    """A transposed view (as conv outputs are) comes out in its own layout, uncopied; a second input laid
+    out otherwise is read right."""
+    shape = data.draw(shapes(min_dims=2, max_dims=4))
+    x, grad = data.draw(float_arrays(shape, dtype=dtype)), data.draw(float_arrays(shape, dtype=dtype))
+    expected = activation.leaky_relu_backward.reference(x, grad, 0.2)
+    for x_gpu, grad_gpu in zip(in_layouts(x), reversed(list(in_layouts(grad)))):
+        forward = activation.leaky_relu_forward.reference(x, 0.2)
+        for got, want in [(minigan.cuda.leaky_relu_forward(x_gpu, 0.2), forward),
+                          (minigan.cuda.leaky_relu_backward(x_gpu, grad_gpu, 0.2), expected)]:
+            assert_close(got, want, 0)
+            assert axes_by_stride(got) == axes_by_stride(x_gpu)
 
 
 def test_kernels_at_dcgan_sizes():
-    """Sizes where every grid-stride loop wraps and batch norm splits channels into slices: the
-    64x64 DCGAN's second discriminator layer, batch 128 (float32)."""
+    """Sizes where every grid-stride loop wraps and batch norm splits channels into many slices: the 64x64
+    DCGAN's second discriminator layer, batch 128 (float32), in the channels-last layout of conv outputs."""
+    import cupy
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 64, 32, 32), dtype=np.float32)
+    x_gpu = cupy.asarray(np.ascontiguousarray(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
     geometry = ((4, 4), (2, 2), (1, 1), (1, 1))
     cols = conv.im2col.reference(x, *geometry)
-    assert_close(minigan.cuda.im2col(*gpu(x), *geometry), cols, 0)
+    assert_close_in_layout(minigan.cuda.im2col(x_gpu, *geometry), cols, 0)
     expected = conv.col2im.reference(cols, x.shape, *geometry)
-    assert_close(minigan.cuda.col2im(*gpu(cols), x.shape, *geometry), np.ascontiguousarray(expected), 0)
-    assert_close(minigan.cuda.leaky_relu_forward(*gpu(x), 0.2), activation.leaky_relu_forward.reference(x, 0.2), 0)
-    weight, bias = np.ones(64, np.float32), np.zeros(64, np.float32)
-    outputs = minigan.cuda.batch_norm_forward(*gpu(x, weight, bias), 1e-5)
+    assert_close_in_layout(minigan.cuda.col2im(cupy.asarray(cols), x.shape, *geometry), expected, 0)
+    assert_close(minigan.cuda.leaky_relu_forward(x_gpu, 0.2), activation.leaky_relu_forward.reference(x, 0.2), 0)
+    weight, bias, grad = np.ones(64, np.float32), np.zeros(64, np.float32), np.tanh(x[::-1])
+    outputs = minigan.cuda.batch_norm_forward(x_gpu, *gpu(weight, bias), 1e-5)
     expected = normalization.batch_norm_forward.reference(x, weight, bias, 1e-5)
     for got, want, scale in zip(outputs, expected, [np.abs(expected[0]).max(), np.abs(x).max(), x.max() ** 2]):
+        assert_close(got, want, 64, scale=scale)
+    mean, var = expected[1:]
+    outputs = minigan.cuda.batch_norm_backward(cupy.asarray(grad), x_gpu, *gpu(mean, var, weight), 1e-5)
+    expected = normalization.batch_norm_backward.reference(grad, x, mean, var, weight, 1e-5)
+    for got, want, scale in zip(outputs, expected, batch_norm_backward_scales(grad, x, mean, var, weight, 1e-5)):
         assert_close(got, want, 64, scale=scale)
     params = [rng.standard_normal(2 ** 21, dtype=np.float32) for _ in range(4)]
     params[3] = np.abs(params[3])

@@ -1,14 +1,20 @@
 """Batch normalization on CuPy arrays (kernels/batchnorm.cu), replacing batch_norm_forward and
 batch_norm_backward of minigan/nn/normalization.py.
 
-Each pass over x is three launches: partial reductions by blocks (channel, slice), one block a
-channel merging its slices' partials, then an elementwise kernel over rows (n, c) of HW values.
+The kernels see x as the matrix (positions, channels) of channels-last memory, the layout of
+minigan's conv outputs and of (N, C) inputs; the outputs come back in x's layout. Inputs laid out
+otherwise (contiguous (N, C, H, W)) are first copied into channels-last memory. Each direction is
+three launches: partial reductions by blocks (channels, slice of positions), one merge of each
+channel's partials, then blocks (channels, slice) that write their slice.
 """
 import math
 
 import numpy as np
 
-from .loader import BLOCK, grid_for, has_kernels, launch, multiprocessors, reference
+from .loader import has_kernels, in_one_layout, launch, multiprocessors, reference
+
+BLOCK_THREADS = 256  # as kernels/batchnorm.cu
+MERGE_CHANNELS = 4  # channels a block of the merging launch takes, each with BLOCK_THREADS / 4 threads
 
 
 def batch_norm_forward(x, weight, bias, eps):
@@ -18,64 +24,71 @@ def batch_norm_forward(x, weight, bias, eps):
     if not has_kernels(x, weight, bias):
         return reference("nn.normalization", "batch_norm_forward")(x, weight, bias, eps)
     import cupy
-    x, weight, bias = map(cupy.ascontiguousarray, (x, weight, bias))
-    n, c, hw = _dims(x)
-    slices = _slices(n, c, hw)
-    partial = cupy.empty((c, slices, 3), x.dtype)  # c s (count mean m2)
-    mean, var, y = cupy.empty(c, x.dtype), cupy.empty(c, x.dtype), cupy.empty_like(x)
-    _run("bn_partial_stats", x.dtype, (c, slices), _row_block(hw), x, partial, n, c, hw)
-    _run("bn_finalize_stats", x.dtype, (c,), (BLOCK,), x, partial, mean, var, hw, slices)
-    _run("bn_normalize", x.dtype, _row_grid(n, c, hw), _row_block(hw), x, mean, var, weight, bias,
-         x.dtype.type(eps), y, n, c, hw)
+    weight, bias = map(cupy.ascontiguousarray, (weight, bias))
+    (x,), y = _channels_last(x)
+    p, c = x.size // x.shape[1], x.shape[1]
+    mean, var = cupy.empty(c, x.dtype), cupy.empty(c, x.dtype)
+    partial = cupy.empty((_slices(p, c), c, 3), x.dtype)  # s c (count mean m2)
+    _run_slices("bn_partial_stats", partial, x, partial, p, c)
+    _run_merge("bn_finalize_stats", partial, x, partial, mean, var, c, len(partial))
+    _run_slices("bn_normalize", partial, x, mean, var, weight, bias, x.dtype.type(eps), y, p, c)
     return y, mean, var
 
 
 def batch_norm_backward(grad, x, mean, var, weight, eps):
     """(grad_x, grad_weight, grad_bias) in closed form: one pass reads grad and x for both sums,
-    grad_bias = sum(grad) and grad_weight = sum(grad xhat), then an elementwise pass writes
-    grad_x = weight / sqrt(var + eps) (grad - grad_bias / M - xhat grad_weight / M).
+    grad_bias = sum(grad) and grad_weight = sum(grad xhat), then one writes grad_x = weight /
+    sqrt(var + eps) (grad - grad_bias / M - xhat grad_weight / M).
     Replaces minigan.nn.normalization.batch_norm_backward (NumPy)."""
     if not has_kernels(grad, x, mean, var, weight):
         return reference("nn.normalization", "batch_norm_backward")(grad, x, mean, var, weight, eps)
     import cupy
-    grad, x, mean, var, weight = map(cupy.ascontiguousarray, (grad, x, mean, var, weight))
-    n, c, hw = _dims(x)
-    slices = _slices(n, c, hw)
-    partial = cupy.empty((c, slices, 2), x.dtype)  # c s (sum g, sum g (x - mean))
-    grad_weight, grad_bias, grad_x = cupy.empty(c, x.dtype), cupy.empty(c, x.dtype), cupy.empty_like(x)
-    eps = x.dtype.type(eps)
-    _run("bn_partial_grad_sums", x.dtype, (c, slices), _row_block(hw), grad, x, mean, partial, n, c, hw)
-    _run("bn_finalize_grad_sums", x.dtype, (c,), (BLOCK,), partial, var, eps, grad_weight, grad_bias, slices)
-    _run("bn_backward_input", x.dtype, _row_grid(n, c, hw), _row_block(hw), grad, x, mean, var, weight,
-         grad_weight, grad_bias, eps, grad_x, n, c, hw)
+    mean, var, weight = map(cupy.ascontiguousarray, (mean, var, weight))
+    (x, grad), grad_x = _channels_last(x, grad)
+    p, c = x.size // x.shape[1], x.shape[1]
+    grad_weight, grad_bias, eps = cupy.empty(c, x.dtype), cupy.empty(c, x.dtype), x.dtype.type(eps)
+    partial = cupy.empty((_slices(p, c), c, 2), x.dtype)  # s c (sum g, sum g (x - mean))
+    _run_slices("bn_partial_grad_sums", partial, grad, x, mean, partial, p, c)
+    _run_merge("bn_finalize_grad_sums", partial, partial, var, eps, grad_weight, grad_bias, c, len(partial))
+    _run_slices("bn_backward_input", partial, grad, x, mean, var, weight, eps, grad_weight, grad_bias, grad_x, p, c)
     return grad_x, grad_weight, grad_bias
 
 
-def _run(kernel, dtype, grid, block, *args):
-    """Launch with Python ints passed as the kernels' int parameters."""
-    launch("batchnorm", kernel, dtype, grid, block, [np.int32(a) if isinstance(a, int) else a for a in args])
-
-
-def _dims(x):
-    """x (N, C, ...) as (N, C, HW): HW the product of the axes after the channel axis."""
-    n, c = x.shape[:2]
-    hw = math.prod(x.shape[2:])
+def _channels_last(*arrays):
+    """The arrays laid out alike in dense memory with the channel axis innermost (the first's layout if it
+    is such, else a copy), and an empty output of that layout: each is the matrix (positions, channels)."""
+    x = arrays[0]
     if x.size >= 2 ** 31:
         raise ValueError(f"batch_norm: input {x.shape} has 2^31 elements or more, past the kernels' int indices")
-    return n, c, hw
+    return in_one_layout(arrays, innermost=1)
 
 
-def _slices(n, c, hw):
-    """Slices a channel is split into for the partial reductions: enough blocks (channels x slices) to fill
-    every multiprocessor eight times over, each slice at least one image and about 1024 values or more."""
-    return max(1, min(n, math.ceil(8 * multiprocessors() / c), math.ceil(n * hw / 1024)))
+def _run_slices(kernel, partial, *args):
+    """Launch on the grid (channel tiles, slices) of ``partial``'s shape (s c width)."""
+    slices, c = partial.shape[:2]
+    block = _block(c)
+    _run(kernel, (math.ceil(c / block[0]), slices), block, args)
 
 
-def _row_block(hw):
-    """(threads along a row of HW values, rows a block): a power of two up to HW, times rows, is BLOCK."""
-    along = min(BLOCK, 1 << max(hw - 1, 0).bit_length())
-    return along, BLOCK // along
+def _run_merge(kernel, partial, *args):
+    """Launch one block per MERGE_CHANNELS channels of ``partial``."""
+    _run(kernel, (math.ceil(partial.shape[1] / MERGE_CHANNELS),),
+         (MERGE_CHANNELS, BLOCK_THREADS // MERGE_CHANNELS), args)
 
 
-def _row_grid(n, c, hw):
-    return (grid_for(n * c, per_block=_row_block(hw)[1]),)
+def _run(kernel, grid, block, args):
+    """Launch with Python ints passed as the kernels' int parameters."""
+    launch("batchnorm", kernel, args[0].dtype, grid, block, [np.int32(a) if isinstance(a, int) else a for a in args])
+
+
+def _block(c):
+    """(channels, rows of positions) a block: up to 32 channels, a power of two; rows fill BLOCK_THREADS."""
+    channels = min(32, 1 << max(c - 1, 0).bit_length())
+    return channels, BLOCK_THREADS // channels
+
+
+def _slices(p, c):
+    """Slices the positions are split into: enough blocks (channel tiles x slices) to fill every
+    multiprocessor eight times over, each thread taking four positions or more."""
+    channels, rows = _block(c)
+    return max(1, min(math.ceil(8 * multiprocessors() / math.ceil(c / channels)), p // (4 * rows)))

@@ -87,18 +87,71 @@ def element_strides(a):
     return tuple(np.int64(s // a.itemsize) for s in a.strides)
 
 
+def memory_order(a):
+    """The axes of ``a`` longer than 1, from the largest stride to the smallest, when its elements fill one
+    block of memory from its first element on without gaps or overlaps (a transpose of a contiguous array,
+    such as the views conv2d returns); None when they do not."""
+    axes = sorted((k for k, n in enumerate(a.shape) if n > 1), key=lambda k: -a.strides[k])
+    packed = a.itemsize
+    for k in reversed(axes):
+        if a.strides[k] != packed:
+            return None
+        packed *= a.shape[k]
+    return tuple(axes)
+
+
+def empty_in_order(shape, dtype, axes):
+    """An empty CuPy array of ``shape`` whose axes ``axes`` (all those longer than 1) run in memory from the
+    largest stride to the smallest: the layout that ``memory_order`` reads."""
+    import cupy
+    if list(axes) == sorted(axes):
+        return cupy.empty(shape, dtype)  # C order
+    dtype = np.dtype(dtype)
+    strides, packed = [dtype.itemsize] * len(shape), dtype.itemsize
+    for k in reversed(axes):
+        strides[k], packed = packed, packed * shape[k]
+    memory = cupy.empty(math.prod(shape), dtype)
+    return cupy.ndarray(tuple(shape), dtype, memptr=memory.data, strides=tuple(strides))
+
+
+def in_one_layout(arrays, innermost=None):
+    """(arrays, out) for kernels that address arrays of one shape by one memory offset: the arrays laid out
+    alike, and an empty output in their layout. That is the first array's when it is dense (``memory_order``)
+    and, if ``innermost`` names an axis, that axis has its smallest stride; else C order with ``innermost``
+    moved last. Only arrays laid out otherwise are copied."""
+    shape, dtype = arrays[0].shape, arrays[0].dtype
+    long_axes = tuple(k for k, n in enumerate(shape) if n > 1)
+    axes = memory_order(arrays[0])
+    if axes is None or (innermost in long_axes and axes[-1] != innermost):
+        axes = tuple(k for k in long_axes if k != innermost) + ((innermost,) if innermost in long_axes else ())
+    out = empty_in_order(shape, dtype, axes)
+    return [a if _strides_of(a, long_axes) == _strides_of(out, long_axes) else _copy(a, out, axes)
+            for a in arrays], out
+
+
+def _strides_of(a, axes):
+    return tuple(a.strides[k] for k in axes)
+
+
+def _copy(a, like, axes):
+    """``a`` copied into the layout of ``like``."""
+    copy = empty_in_order(a.shape, like.dtype, axes)
+    copy[...] = a
+    return copy
+
+
 def map_elements(module, kernel, arrays, params=(), numpy_module=None):
     """``out[i] = kernel(arrays[0][i], arrays[1][i], ..., *params)`` for the elementwise kernels, whose
-    parameters are (inputs..., out, n, params...). Arrays are broadcast to one shape; a dtype without
-    a kernel runs the NumPy reference of ``minigan.<numpy_module>`` instead."""
+    parameters are (inputs..., out, n, params...), run over the arrays' memory in one flat loop. Arrays are
+    broadcast to one shape and laid out alike (``in_one_layout``): the output keeps the first input's layout,
+    so a transposed view stays one, uncopied. A dtype without a kernel runs the NumPy reference of
+    ``minigan.<numpy_module>`` instead."""
     import cupy
     if len({a.shape for a in arrays}) > 1:
         arrays = cupy.broadcast_arrays(*arrays)
     if not has_kernels(*arrays):
         return reference(numpy_module, kernel)(*arrays, *params)
-    out = cupy.empty(arrays[0].shape, arrays[0].dtype)
-    arrays = [cupy.ascontiguousarray(a) for a in arrays]  # (0-d arrays come back 1-d: same memory)
-    scalar = out.dtype.type
+    arrays, out = in_one_layout(arrays)
     launch(module, kernel, out.dtype, (grid_for(out.size),), (BLOCK,),
-           (*arrays, out, np.int64(out.size), *map(scalar, params)))
+           (*arrays, out, np.int64(out.size), *map(out.dtype.type, params)))
     return out
