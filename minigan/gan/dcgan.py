@@ -1,0 +1,125 @@
+"""The DCGAN of Radford et al. 2015 ("Unsupervised Representation Learning with Deep Convolutional GANs").
+
+Generator: z (N, nz) seen as (N, nz, 1, 1), a 4x4 transposed convolution projects it to (N, ngf 2^(k-1), 4, 4),
+then k stride-2 transposed convolutions double the resolution (4 -> 8 -> 16 -> 32 for k = 3) and halve the
+width, down to the image's channels; batch norm and ReLU after every layer but the last, tanh at the output.
+Discriminator: the mirror: k stride-2 convolutions halve the resolution (32 -> 16 -> 8 -> 4) with LeakyReLU(0.2),
+batch norm after every one but the first, then a 4x4 convolution to one logit.
+No pooling and no hidden fully connected layer; no bias before a batch norm (its mean subtraction
+cancels one). Weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0.
+"""
+import os
+
+from .. import nn, serialize
+from ..random import Generator
+from .datasets import get_dataset
+from .family import Family, register
+
+KERNEL = 4  # every layer's kernel: stride 2, padding 1 doubles or halves the side exactly
+
+
+def image_size(text):
+    """--image-size: a power of two >= 8 (the generator starts at 4x4 and doubles)."""
+    size = int(text)
+    if size < 8 or size & (size - 1):
+        raise ValueError(f"image size must be a power of two >= 8 (e.g. 32 or 64), got {text!r}")
+    return size
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def widths(base, size):
+    """The feature maps of the layers between 4x4 and ``size``: [base, 2 base, 4 base] for 32 (D's order)."""
+    return [base * 2**i for i in range(image_size(size).bit_length() - 3)]  # log2(size / 4) layers
+
+
+def dcgan_generator(nz, ngf, channels, size, generator=None):
+    """(N, nz) -> images (N, channels, size, size) in [-1, 1]."""
+    layers, c_in = [nn.Unflatten(1, (nz, 1, 1))], nz
+    for i, c_out in enumerate(widths(ngf, size)[::-1]):
+        stride, padding = (1, 0) if i == 0 else (2, 1)  # 1x1 -> 4x4, then each layer doubles the side
+        layers += [nn.ConvTranspose2d(c_in, c_out, KERNEL, stride, padding, bias=False, generator=generator),
+                   nn.BatchNorm2d(c_out), nn.ReLU()]
+        c_in = c_out
+    layers += [nn.ConvTranspose2d(c_in, channels, KERNEL, 2, 1, generator=generator), nn.Tanh()]
+    return dcgan_init_(nn.Sequential(*layers), generator)
+
+
+def dcgan_discriminator(channels, ndf, size, generator=None):
+    """Images (N, channels, size, size) -> logits (N, 1)."""
+    layers, c_in = [], channels
+    for i, c_out in enumerate(widths(ndf, size)):  # each layer halves the side, down to 4x4
+        layers.append(nn.Conv2d(c_in, c_out, KERNEL, 2, 1, bias=i == 0, generator=generator))
+        layers += [nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)] if i else [nn.LeakyReLU(0.2)]  # none on the input
+        c_in = c_out
+    layers += [nn.Conv2d(c_in, 1, KERNEL, 1, 0, generator=generator), nn.Flatten()]  # 4x4 -> 1x1
+    return dcgan_init_(nn.Sequential(*layers), generator)
+
+
+def dcgan_init_(net, generator=None):
+    """The paper's initialisation, in place: conv weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)):
+            mean = 1.0 if isinstance(m, nn.BatchNorm2d) else 0.0
+            nn.init.normal_(m.weight, mean, 0.02, generator)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
+
+
+def image_dataset(name):
+    dataset = get_dataset(name)
+    if dataset.kind != "images":
+        raise ValueError(f"dcgan trains on images (--dataset fashion-mnist, mnist or folder); {name!r} is a set "
+                         f"of {dataset.kind}")
+    return dataset
+
+
+def load_discriminator(run):
+    """D of a minigan.gan.Run, rebuilt from its config and checkpoint, in eval mode."""
+    _, D = run.family.build(run.config, run.dataset.shape, Generator(0), Generator(0))
+    D.load_state_dict(serialize.load(os.path.join(run.path, "checkpoint.npz"))["D"])
+    return D.eval()
+
+
+class DCGAN(Family):
+    name = "dcgan"
+    help = ("the DCGAN of Radford et al. 2015: transposed convolutions up from 4x4 in G, strided convolutions "
+            "in D, batch norm, ReLU/tanh in G and LeakyReLU(0.2) in D")
+    options = {
+        "image_size": (image_size, "image side, a power of two: 32 (28x28 data padded by 2 px) or 64 (resized); "
+                                   "default 32, 64 for --dataset folder"),
+        "channels": (positive, "image channels of --dataset folder: 3 (RGB, default) or 1 (grayscale)"),
+        "ngf": (positive, "generator feature maps at the last layer before the image (default 64)"),
+        "ndf": (positive, "discriminator feature maps at the first layer (default 64)"),
+    }
+
+    def defaults(self, dataset):
+        image_dataset(dataset)
+        return dict(DEFAULTS, arch=dict(ARCH, **(FOLDER_ARCH if dataset == "folder" else {})))
+
+    def build(self, config, data_shape, generator, dropout_generator):
+        channels, size, _ = image_dataset(config.dataset).shape_for(config)
+        a = config.arch
+        G = dcgan_generator(config.noise_dim, a["ngf"], channels, size, generator)
+        D = dcgan_discriminator(channels * config.pack, a["ndf"], size, generator)
+        return G, D
+
+    def metrics(self, run, seed=0):
+        """The dataset's (Parzen), then the classifier's image metrics and the linear probe on D's features."""
+        from . import image_metrics  # imported here: it imports this module
+        return {**super().metrics(run, seed), **image_metrics.evaluate(run, seed)}
+
+
+# The paper's recipe: Adam at lr 2e-4 with beta1 0.5, batches of 128, z ~ N(0, I) of size 100, pixels in [-1, 1].
+ARCH = dict(image_size=32, channels=None, ngf=64, ndf=64)
+FOLDER_ARCH = dict(image_size=64, channels=3)
+DEFAULTS = dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), batch_size=128, epochs=5, noise="normal",
+                noise_dim=100, scale="tanh", log_every=50, sample_every=500, checkpoint_every=500)
+
+register(DCGAN())

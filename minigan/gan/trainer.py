@@ -1,0 +1,392 @@
+"""Train a GAN of any registered family: Algorithm 1 of Goodfellow et al. 2014, with checkpoints.
+
+    config = TrainConfig(model="mlp-gan", dataset="ring", steps=6000, pack=2, ema=0.999)
+    Trainer(config, "runs/ring").fit()
+
+One step is k discriminator updates on fresh real and generated batches, then one generator
+update. A run folder holds config.json, metrics.jsonl, checkpoint.npz (written atomically
+every ``checkpoint_every`` steps, at the end, and on SIGINT/SIGTERM), samples/ and losses.png.
+One seed fixes everything: each random stream (init, data, noise, dropout) has its own
+Generator seeded from it, and the checkpoint keeps their states, so a resumed run ends with
+the same weights, bit for bit, as one that was never stopped.
+"""
+import copy
+import dataclasses
+import json
+import math
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import nn, optim, serialize
+from ..creation import ones_like, zeros_like
+from ..random import Generator
+from ..tensor import no_grad
+from . import plots
+from .datasets import get_dataset, to_pixels
+from .family import get_family
+
+STREAMS = ("init", "data", "noise", "dropout", "preview")
+CHOICES = {"optimizer": ("adam", "sgd"), "loss": ("non-saturating", "minimax"), "noise": ("uniform", "normal"),
+           "scale": ("unit", "tanh"), "device": ("cpu", "cuda")}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a run; config.json holds one, so the run can be repeated."""
+    model: str = "mlp-gan"
+    dataset: str = "ring"
+    steps: int | None = None      # generator updates; None: ``epochs`` passes over the data
+    epochs: int | None = None
+    batch_size: int = 64
+    k: int = 1                    # discriminator updates per generator update
+    lr: float = 2e-4
+    lr_d: float | None = None     # the discriminator's, when it differs from lr
+    lr_decay: float = 1.0         # lr falls exponentially to lr * lr_decay at the last step
+    optimizer: str = "adam"
+    betas: tuple = (0.5, 0.999)   # Adam's
+    momentum: float = 0.5         # SGD's
+    loss: str = "non-saturating"  # G's: -log D(G(z)), or "minimax": log(1 - D(G(z)))
+    pack: int = 1                 # PacGAN: D judges ``pack`` samples at once
+    ema: float = 0.0              # decay of the moving average of G's weights used for sampling; 0: none
+    noise: str = "normal"
+    noise_dim: int = 100
+    scale: str = "tanh"           # image pixels in [-1, 1] ("tanh") or [0, 1] ("unit")
+    device: str = "cpu"
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    sample_every: int = 1000
+    data_dir: str | None = None
+    arch: dict = dataclasses.field(default_factory=dict)  # the family's network sizes
+
+    @classmethod
+    def for_model(cls, model="mlp-gan", dataset="ring", **settings):
+        """The family's defaults for ``dataset``, then ``settings`` (``arch`` merged key by key; a length
+        given as steps or epochs replaces the default one)."""
+        defaults = get_family(model).defaults(dataset)
+        if settings.get("steps") or settings.get("epochs"):
+            defaults = {k: v for k, v in defaults.items() if k not in ("steps", "epochs")}
+        arch = {**defaults.pop("arch", {}), **settings.pop("arch", {})}
+        return cls(model=model, dataset=dataset, **{**defaults, **settings}, arch=arch).validate()
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as f:
+            fields = json.load(f)
+        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        return cls(**{**fields, "betas": tuple(fields.get("betas", cls.betas))}).validate()
+
+    def save(self, path):
+        with open(path, "w") as f:
+            json.dump(dataclasses.asdict(self), f, indent=2)
+
+    def validate(self):
+        get_family(self.model), get_dataset(self.dataset)
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError(f"give exactly one of steps and epochs (got steps={self.steps}, epochs={self.epochs})")
+        for name in ("steps", "epochs", "batch_size", "k", "pack", "noise_dim", "log_every", "checkpoint_every",
+                     "sample_every"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size % self.pack:
+            raise ValueError(f"batch_size {self.batch_size} is not a multiple of pack {self.pack}")
+        if not (0 <= self.ema < 1 and 0 < self.lr_decay <= 1 and self.lr > 0):
+            raise ValueError(f"need 0 <= ema < 1, 0 < lr_decay <= 1 and lr > 0, got ema={self.ema}, "
+                             f"lr_decay={self.lr_decay}, lr={self.lr}")
+        return self
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped the run after a checkpoint was written."""
+
+    def __init__(self, signum, step, path):
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint saved to {path}")
+        self.signum, self.step, self.path = signum, step, path
+
+
+class EMA:
+    """A moving average of a module's weights (Polyak averaging), used to draw samples:
+    w_avg <- d w_avg + (1 - d) w, with d = min(decay, (1 + t) / (10 + t)) after t updates.
+    Buffers (batch norm's running statistics) are copied as they are."""
+
+    def __init__(self, module, decay):
+        self.module, self.decay, self.updates = copy.deepcopy(module), decay, 0
+
+    def update(self, module):
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for average, p in zip(self.module.parameters(), module.parameters()):
+            average.data *= d
+            average.data += (1 - d) * p.data
+        for copied, b in zip(self.module.buffers(), module.buffers()):
+            copied.data[...] = b.data
+
+    def state_dict(self):
+        return {"updates": self.updates, "weights": self.module.state_dict()}
+
+    def load_state_dict(self, state):
+        self.updates = int(state["updates"])
+        self.module.load_state_dict(state["weights"])
+
+
+def make_optimizer(config, params, lr):
+    if config.optimizer == "sgd":
+        return optim.SGD(params, lr=lr, momentum=config.momentum)
+    return optim.Adam(params, lr=lr, betas=config.betas)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """-log D(x) - log(1 - D(G(z))), each a mean over the batch."""
+    bce = nn.functional.binary_cross_entropy_with_logits
+    return bce(real_logits, ones_like(real_logits)) + bce(fake_logits, zeros_like(fake_logits))
+
+
+def generator_loss(fake_logits, kind):
+    """Non-saturating: -log D(G(z)); minimax: log(1 - D(G(z))) (what D's loss has, negated)."""
+    bce = nn.functional.binary_cross_entropy_with_logits
+    if kind == "minimax":
+        return -bce(fake_logits, zeros_like(fake_logits))
+    return bce(fake_logits, ones_like(fake_logits))
+
+
+class Trainer:
+    def __init__(self, config, run_dir, resume=False, quiet=False):
+        self.config, self.dir, self.quiet = config.validate(), os.fspath(run_dir), quiet
+        self.family, self.dataset = get_family(config.model), get_dataset(config.dataset)
+        self.rng = {name: Generator([config.seed, i]) for i, name in enumerate(STREAMS)}
+        self.data = self.dataset.stream(config, self.rng["data"])
+        self.total_steps = config.steps or config.epochs * self.data.steps_per_epoch
+        G, D = self.family.build(config, self.dataset.shape, self.rng["init"], self.rng["dropout"])
+        self.G, self.D = G.to(config.device), D.to(config.device)
+        self.opt_g = make_optimizer(config, self.G.parameters(), config.lr)
+        self.opt_d = make_optimizer(config, self.D.parameters(), config.lr_d or config.lr)
+        self.ema = EMA(self.G, config.ema) if config.ema else None
+        self.fixed_noise = self.noise(self.dataset.preview, self.rng["preview"])
+        self.step, self.records = 0, []
+        os.makedirs(os.path.join(self.dir, "samples"), exist_ok=True)
+        if resume:
+            self.load_checkpoint()
+        config.save(self.path("config.json"))
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def noise(self, n, generator=None):
+        return self.family.sample_noise(self.config, n, generator or self.rng["noise"], self.config.device)
+
+    def pack(self, x):
+        """PacGAN: m samples side by side along axis 1, (B, C, ...) -> (B/m, m*C, ...)."""
+        m = self.config.pack
+        return x if m == 1 else x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
+    def sampler(self):
+        """The generator that draws the pictures and the samples: the EMA one, if any."""
+        return self.ema.module if self.ema else self.G
+
+    # ---- one step of Algorithm 1 --------------------------------------------------------------------------
+
+    def set_lr(self):
+        """Exponential decay from lr to lr * lr_decay over the run."""
+        factor = self.config.lr_decay ** (self.step / self.total_steps)
+        for opt, lr in ((self.opt_g, self.config.lr), (self.opt_d, self.config.lr_d or self.config.lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
+    def train_step(self, log):
+        """k updates of D, then one of G; the numbers of metrics.jsonl when ``log``."""
+        c = self.config
+        for _ in range(c.k):
+            real = self.data.next()
+            with no_grad():
+                fake = self.G(self.noise(c.batch_size))
+            real_logits, fake_logits = self.D(self.pack(real)), self.D(self.pack(fake))
+            loss_d = discriminator_loss(real_logits, fake_logits)
+            losses = {"loss_d": finite("discriminator", loss_d, self.step + 1)}
+            self.opt_d.zero_grad()
+            loss_d.backward()
+            grad_d = log and grad_norm(self.D.parameters())
+            self.opt_d.step()
+        with frozen(self.D):  # G's step needs no gradient for D's weights
+            loss_g = generator_loss(self.D(self.pack(self.G(self.noise(c.batch_size)))), c.loss)
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        grad_g = log and grad_norm(self.G.parameters())
+        losses["loss_g"] = finite("generator", loss_g, self.step + 1)
+        self.opt_g.step()
+        if self.ema:
+            self.ema.update(self.G)
+        if not log:
+            return None
+        return {**losses, "d_real": mean_sigmoid(real_logits), "d_fake": mean_sigmoid(fake_logits),
+                "grad_norm_d": grad_d, "grad_norm_g": grad_g}
+
+    # ---- the loop -------------------------------------------------------------------------------------------
+
+    def fit(self, until=None):
+        """Train to step ``until`` (default: the last), checkpoint, and at the last step draw the final pictures.
+
+        Raises Interrupted after SIGINT/SIGTERM (checkpoint written) and TrainingDiverged on a NaN loss
+        (nothing written, the last checkpoint stays)."""
+        until = min(until or self.total_steps, self.total_steps)
+        c, clock = self.config, Timer(self.step)
+        bar = tqdm(total=until, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True)
+        with bar, StopFlag() as stop, np.errstate(over="ignore", invalid="ignore"):  # finite() reports NaN and inf
+            while self.step < until and not stop.signum:
+                self.set_lr()
+                record = self.train_step(log=(self.step + 1) % c.log_every == 0)
+                self.step += 1
+                bar.update(1)
+                if record:
+                    self.log(record, clock, bar)
+                if self.step % c.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self.step % c.sample_every == 0:
+                    self.save_samples(os.path.join("samples", f"step-{self.step:06d}.png"))
+        self.save_checkpoint()
+        if stop.signum:
+            raise Interrupted(stop.signum, self.step, self.path("checkpoint.npz"))
+        if self.step == self.total_steps:
+            self.save_samples("samples.png")
+            plots.loss_curves(self.records, self.path("losses.png"))
+        return self
+
+    def log(self, record, clock, bar):
+        record = {"step": self.step, **record, "lr": self.opt_g.param_groups[0]["lr"],
+                  "steps_per_s": clock.rate(self.step)}
+        self.records.append(record)
+        with open(self.path("metrics.jsonl"), "a") as f:
+            f.write(json.dumps(record) + "\n")
+        bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                        d_real=f"{record['d_real']:.2f}", d_fake=f"{record['d_fake']:.2f}")
+
+    def save_samples(self, name):
+        G = self.sampler()
+        G.eval()
+        with no_grad():
+            samples = G(self.fixed_noise).numpy()
+        G.train()
+        if self.dataset.kind == "images":
+            samples = to_pixels(samples, self.config.scale)
+        self.dataset.save_samples(samples, self.path(name), f"{self.config.dataset}, step {self.step}")
+
+    # ---- checkpoints ----------------------------------------------------------------------------------------
+
+    def state_dict(self):
+        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": {name: g.get_state() for name, g in self.rng.items()}, "data": self.data.state_dict(),
+                "ema": self.ema.state_dict() if self.ema else None}
+
+    def save_checkpoint(self):
+        serialize.save(self.state_dict(), self.path("checkpoint.npz"))
+
+    def load_checkpoint(self):
+        path = self.path("checkpoint.npz")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"cannot resume: {path} does not exist")
+        state = serialize.load(path, self.config.device)
+        self.step = int(state["step"])
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for name, g in self.rng.items():
+            g.set_state(state["rng"][name])
+        self.data.load_state_dict(state["data"])
+        if self.ema:
+            self.ema.load_state_dict(state["ema"])
+        self.records = read_metrics(self.path("metrics.jsonl"), self.step)
+
+
+def read_metrics(path, last_step):
+    """The records of metrics.jsonl up to ``last_step``; the file is cut back to them (a resumed run's
+    steps after its checkpoint are trained again)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        records = [r for r in map(json.loads, f) if r["step"] <= last_step]
+    with open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    return records
+
+
+class Timer:
+    """Steps per second since the last call."""
+
+    def __init__(self, step):
+        self.step, self.time = step, time.perf_counter()
+
+    def rate(self, step):
+        now = time.perf_counter()
+        rate = (step - self.step) / max(now - self.time, 1e-9)
+        self.step, self.time = step, now
+        return rate
+
+
+class frozen:
+    """Inside ``with frozen(module)`` its parameters need no gradient."""
+
+    def __init__(self, module):
+        self.params = list(module.parameters())
+
+    def __enter__(self):
+        for p in self.params:
+            p.requires_grad = False
+
+    def __exit__(self, *exc):
+        for p in self.params:
+            p.requires_grad = True
+
+
+def grad_norm(params):
+    """sqrt(sum of squared gradients) over ``params``."""
+    return math.sqrt(sum(float((p.grad.data ** 2).sum()) for p in params if p.grad is not None))
+
+
+def mean_sigmoid(logits):
+    """The mean of D's output probabilities sigma(logits)."""
+    return float((1 / (1 + np.exp(-logits.numpy().astype(np.float64)))).mean())
+
+
+def finite(name, loss, step):
+    """``loss`` as a float; TrainingDiverged if it is NaN or infinite."""
+    value = loss.item()
+    if not math.isfinite(value):
+        raise TrainingDiverged(f"step {step}: the {name} loss became {value}")
+    return value
+
+
+class StopFlag:
+    """Inside ``with StopFlag() as stop``, SIGINT and SIGTERM only set ``stop.signum``, so the loop can
+    checkpoint and exit at the end of a step; the previous handlers come back afterwards."""
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum, self.previous = None, {}
+
+    def handle(self, signum, frame):
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+            self.previous = {s: signal.signal(s, self.handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
