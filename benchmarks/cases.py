@@ -27,11 +27,12 @@ def conv_cases(batch):
 
 
 def _fwd_bwd(mg_op, torch_op, x, w):
-    """Forward and backward (input and weight gradients) of one stride-2, padding-1 convolution."""
+    """Forward and backward (input and weight gradients) of one stride-2, padding-1 convolution. The
+    upstream gradient is laid out in memory as the output is, as the next layer would hand it back."""
     def run_minigan():
         xt, wt = minigan.tensor(x, requires_grad=True), minigan.tensor(w, requires_grad=True)
         out = mg_op(xt, wt, stride=2, padding=1)
-        out.backward(np.ones(out.shape, np.float32))
+        out.backward(np.ones_like(out.data))
 
     def run_torch():
         xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)

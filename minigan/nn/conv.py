@@ -12,9 +12,22 @@ and every tap's add runs along the channel axis (long) rather than along a row o
 image, and the columns are the matrix (n oh ow) x (kh kw c): each product is one BLAS call over
 all samples. Outputs are (N, C, H, W) views of channels-last memory, which the next layer's
 im2col and the gradients read without a copy.
+
+Threads, on NumPy: BLAS runs each product on every core, but a NumPy copy runs on one. So
+im2col, col2im and _matrix go through the batch in chunks of about CHUNK_BYTES (a core's L2
+cache, where a chunk stays while its kh*kw taps are copied) and share the chunks among
+copy_threads() threads; NumPy releases the GIL while it copies and adds.
 """
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
 from ..backend import array_module, kernel
 from ..tensor import Function
+
+CHUNK_BYTES = 1 << 20  # a core's L2 cache: the batch chunks that im2col and col2im copy at a time
 
 
 def pair(value, name="argument"):
@@ -46,12 +59,19 @@ def im2col(x, kernel_size, stride, padding, dilation):
     transposed view; the CUDA kernel returns them contiguous. conv2d takes either."""
     xp = array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    oh, ow = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
-    padded = xp.pad(_channels_last(x), ((0, 0), (ph, ph), (pw, pw), (0, 0)))  # n h w c, contiguous
-    sn, sy, sx, sc = padded.strides
-    windows = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
-        padded, (x.shape[0], oh, ow, kh, kw, x.shape[1]), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
-    return xp.ascontiguousarray(windows).transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow
+    n, c, h, w = x.shape
+    oh, ow = conv_output_size((h, w), kernel_size, stride, padding, dilation)
+    cols = xp.empty((n, oh, ow, kh, kw, c), x.dtype)
+
+    def copy(batch):  # pad in x's own memory order; the one strided copy below does any transposition
+        part = x[batch]
+        padded = xp.zeros_like(part, shape=(len(part), c, h + 2 * ph, w + 2 * pw))  # n c h w
+        padded[:, :, ph:ph + h, pw:pw + w] = part
+        sn, sc, sy, sx = padded.strides
+        cols[batch] = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
+            padded, (len(part), oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
+    _over_batch(xp, copy, n, n * c * (h + 2 * ph) * (w + 2 * pw) * x.itemsize)
+    return cols.transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow (a view)
 
 
 @kernel
@@ -66,9 +86,12 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
     oh, ow = cols.shape[-2:]
     cols = cols.transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c (a view)
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), cols.dtype)  # n h w c
-    for i in range(kh):
-        for j in range(kw):  # padded[n, oh sh + i dh, ow sw + j dw, c] += cols[n, oh, ow, i, j, c]
-            padded[:, _tap(i, dh, sh, oh), _tap(j, dw, sw, ow)] += cols[:, :, :, i, j]
+
+    def add_taps(batch):
+        for i in range(kh):
+            for j in range(kw):  # padded[n, oh sh + i dh, ow sw + j dw, c] += cols[n, oh, ow, i, j, c]
+                padded[batch, _tap(i, dh, sh, oh), _tap(j, dw, sw, ow)] += cols[batch, :, :, i, j]
+    _over_batch(xp, add_taps, n, padded.nbytes)
     return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
 
 
@@ -77,13 +100,63 @@ def _tap(i, dilation, stride, count):
     return slice(i * dilation, i * dilation + stride * (count - 1) + 1, stride)
 
 
+def copy_threads():
+    """Threads for im2col's and col2im's copies: as many as BLAS gets (OMP_NUM_THREADS or
+    OPENBLAS_NUM_THREADS when set), else the CPUs this process may run on."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return max(1, int(os.environ[var]))
+    return len(os.sched_getaffinity(0))
+
+
+def _over_batch(xp, work, n, nbytes):
+    """Call work(batch) on slices that cover the batch 0..n-1, chunks of about CHUNK_BYTES of the
+    nbytes that work reads or writes repeatedly, shared among copy_threads() threads (see the
+    module's docstring). Other array modules than NumPy get one call with the whole batch."""
+    count = min(n, math.ceil(nbytes / CHUNK_BYTES))
+    if xp is not np or count <= 1:
+        return work(slice(None))
+    threads = min(copy_threads(), count)
+    count = min(n, threads * math.ceil(count / threads))  # a whole number of chunks per thread
+    bounds = [n * k // count for k in range(count + 1)]
+    chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+    parts = [chunks[k::threads] for k in range(threads)]  # this thread takes the first part
+    futures = [_pool(threads - 1).submit(_each, work, part) for part in parts[1:]]
+    _each(work, parts[0])
+    for future in futures:
+        future.result()
+
+
+def _each(work, chunks):
+    for batch in chunks:
+        work(batch)
+
+
+_pools = {}
+
+
+def _pool(workers):
+    """A pool of ``workers`` threads, made once per process (a forked child makes its own)."""
+    key = os.getpid(), workers
+    if key not in _pools:
+        _pools[key] = ThreadPoolExecutor(workers)
+    return _pools[key]
+
+
 def _channels_last(a):
     return a.transpose(0, 2, 3, 1)  # n c h w -> n h w c (a view)
 
 
 def _matrix(a):
     """a (N, C, H, W) as the matrix (n h w) x c; no copy when a is channels last in memory."""
-    return array_module(a).ascontiguousarray(_channels_last(a)).reshape(-1, a.shape[1])
+    xp, rows = array_module(a), _channels_last(a)
+    if not rows.flags.c_contiguous:
+        rows = xp.empty(rows.shape, a.dtype)
+
+        def copy(batch):
+            rows[batch] = _channels_last(a[batch])
+        _over_batch(xp, copy, len(a), a.nbytes)
+    return rows.reshape(-1, a.shape[1])
 
 
 def _weight_matrix(w):

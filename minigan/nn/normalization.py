@@ -13,15 +13,21 @@ def _channel_axes(x):
     return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
 
 
+def _channel_dot(a, b):
+    """sum(a b) per channel (axis 1), without the product's temporary: n c l -> c."""
+    a, b = (v.reshape(v.shape[0], v.shape[1], -1) for v in (a, b))  # l = the positions (h w), a view
+    return array_module(a).einsum("ncl,ncl->c", a, b)
+
+
 @kernel
 def batch_norm_forward(x, weight, bias, eps):
     """(y, mean, var): y = (x - mean) / sqrt(var + eps) weight + bias, with the batch's mean and
     biased variance per channel."""
     axes, shape = _channel_axes(x)
     mean = x.mean(axis=axes)
-    centered = x - mean.reshape(shape)
-    var = (centered * centered).mean(axis=axes)
-    y = centered * (weight / array_module(x).sqrt(var + eps)).reshape(shape)
+    y = x - mean.reshape(shape)  # centred; scaled and shifted in place below
+    var = _channel_dot(y, y) / (x.size // x.shape[1])
+    y *= (weight / array_module(x).sqrt(var + eps)).reshape(shape)
     y += bias.reshape(shape)
     return y, mean, var
 
@@ -35,10 +41,13 @@ def batch_norm_backward(grad, x, mean, var, weight, eps):
     axes, shape = _channel_axes(x)
     m = x.size // x.shape[1]
     inv_std = 1 / array_module(x).sqrt(var + eps)
-    xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+    xhat = x - mean.reshape(shape)
+    xhat *= inv_std.reshape(shape)
     grad_bias = grad.sum(axis=axes)
-    grad_weight = (grad * xhat).sum(axis=axes)
-    grad_x = grad - (grad_bias / m).reshape(shape) - xhat * (grad_weight / m).reshape(shape)
+    grad_weight = _channel_dot(grad, xhat)
+    grad_x = grad - (grad_bias / m).reshape(shape)
+    xhat *= (grad_weight / m).reshape(shape)  # xhat E[grad xhat], in xhat's memory
+    grad_x -= xhat
     grad_x *= (weight * inv_std).reshape(shape)
     return grad_x, grad_weight, grad_bias
 

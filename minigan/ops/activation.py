@@ -22,13 +22,23 @@ def relu_backward(y, grad):
 
 @kernel
 def leaky_relu_forward(x, negative_slope):
-    return array_module(x).where(x > 0, x, x * negative_slope)
+    # x where x > 0, else negative_slope x: the larger of the two for negative_slope <= 1, else the
+    # smaller. max and min need no per-element branch, which a select (where) takes and mispredicts.
+    xp = array_module(x)
+    y = xp.multiply(x, negative_slope, out=xp.empty_like(x))
+    return (xp.maximum if negative_slope <= 1 else xp.minimum)(y, x, out=y)
 
 
 @kernel
 def leaky_relu_backward(x, grad, negative_slope):
-    # d leaky_relu(x) = dx where x > 0, else negative_slope dx
-    return array_module(x).where(x > 0, grad, grad * negative_slope)
+    # d leaky_relu(x) = dx where x > 0, else negative_slope dx: grad times 1 or negative_slope,
+    # blended from the mask x > 0 by exact products (no per-element branch)
+    xp = array_module(x)
+    positive = x > 0
+    slope = xp.multiply(~positive, negative_slope, out=xp.empty_like(grad), dtype=grad.dtype)  # 0 or s
+    slope += positive  # 1 or s
+    slope *= grad
+    return slope
 
 
 @kernel
