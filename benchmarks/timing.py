@@ -5,18 +5,22 @@ import time
 
 
 def median_times(fns, repeats, warmup=1):
-    """The median wall-clock time of each of ``fns``, their repeats interleaved (a, b, a, b, ...)
-    so that a change in the machine's load falls on all of them alike."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
+    """The median wall-clock time of each of ``fns``, each timed in its own block after its own warm-up.
+
+    Blocks, not interleaved repeats: on 2 cores one library's idle thread pool (OpenMP's and OpenBLAS's
+    workers spin for a while after each call) would otherwise steal the cores from the other's next call."""
+    return [_median_time(fn, repeats, warmup) for fn in fns]
+
+
+def _median_time(fn, repeats, warmup):
+    for _ in range(warmup):
+        fn()
+    samples = []
     for _ in range(repeats):
-        for fn, samples in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-    return [statistics.median(samples) for samples in times]
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
 
 def load_average():

@@ -109,7 +109,7 @@ def add_train_parser(sub):
     opt.add_argument("--ema", type=fraction, metavar="DECAY", help="sample from a moving average of G's "
                      "weights with this decay, e.g. 0.999 (0: off)")
     opt.add_argument("--noise", choices=["uniform", "normal"], help="distribution of z")
-    opt.add_argument("--noise-dim", type=positive_int, metavar="D", help="size of z (default 100)")
+    opt.add_argument("--noise-dim", "--nz", type=positive_int, metavar="D", help="size of z (default 100)")
     run = p.add_argument_group("run")
     run.add_argument("--device", choices=["cpu", "cuda"])
     run.add_argument("--seed", type=int, help="fixes init, data order, noise and dropout (default 0)")
