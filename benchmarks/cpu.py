@@ -4,10 +4,11 @@
 
 Times conv2d and conv_transpose2d at the layer shapes of the 64x64 DCGAN (batch 64) and one full
 DCGAN training step (D and G updates) for 32x32 single-channel images (batch 64, ngf = ndf = 64).
-Each figure is the median of R repeats after a warm-up, minigan's and torch's repeats interleaved;
-torch gets the same thread count as NumPy's BLAS (and minigan's im2col/col2im copies). Prints a
-markdown table of medians and minigan/torch ratios, and the load average before and after: on a
-machine busy with other work the figures say little.
+Each figure is the median of R repeats after a warm-up (minigan's, then torch's: not interleaved,
+since each library's BLAS or OpenMP threads spin for a while after a call and would slow the
+other's); torch gets the same thread count as NumPy's BLAS and minigan's im2col/col2im copies.
+Prints a markdown table of medians and minigan/torch ratios, and the load average before and
+after: on a machine busy with other work the figures say little.
 """
 import argparse
 import os
@@ -30,7 +31,7 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     import torch
     from cases import conv_cases, dcgan_step_case
-    from timing import load_average, median_times, print_table
+    from timing import load_average, median_time, print_table
 
     torch.set_num_threads(args.threads)
     rows, load_before = [], load_average()
@@ -38,7 +39,7 @@ def main():
     if args.only != "conv":
         cases.append(dcgan_step_case(args.batch))
     for name, run_minigan, run_torch in cases:
-        t_mg, t_torch = median_times([run_minigan, run_torch], args.repeats)
+        t_mg, t_torch = median_time(run_minigan, args.repeats), median_time(run_torch, args.repeats)
         rows.append((name, t_mg, t_torch))
         print(f"{name}: minigan {t_mg * 1e3:.1f} ms, torch {t_torch * 1e3:.1f} ms, ratio {t_mg / t_torch:.2f}",
               flush=True)

@@ -4,27 +4,24 @@ import statistics
 import time
 
 
-def median_times(fns, repeats, warmup=1):
-    """The median wall-clock time of each of ``fns``, each timed in its own block after its own warm-up.
-
-    Blocks, not interleaved repeats: on 2 cores one library's idle thread pool (OpenMP's and OpenBLAS's
-    workers spin for a while after each call) would otherwise steal the cores from the other's next call."""
-    return [_median_time(fn, repeats, warmup) for fn in fns]
-
-
-def _median_time(fn, repeats, warmup):
-    for _ in range(warmup):
+def median_time(fn, repeats, warmup_s=0.5):
+    """The median wall-clock time of ``fn`` over ``repeats`` calls, after calling it for at least
+    ``warmup_s`` seconds (and at least once): long enough for the threads that the library timed
+    before left spinning (BLAS and OpenMP threads spin a while after each call) to go to sleep."""
+    start = time.perf_counter()
+    fn()
+    while time.perf_counter() - start < warmup_s:
         fn()
-    samples = []
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def load_average():
-    """The 1-minute load average (the figures mean little when it exceeds the threads used)."""
+    """The 1-minute load average: the figures mean little when it exceeds the threads used."""
     return os.getloadavg()[0]
 
 
