@@ -6,9 +6,10 @@ Times conv2d and conv_transpose2d at the layer shapes of the 64x64 DCGAN (batch 
 DCGAN training step (D and G updates) for 32x32 single-channel images (batch 64, ngf = ndf = 64).
 Each figure is the median of R repeats after a warm-up (minigan's, then torch's: not interleaved,
 since each library's BLAS or OpenMP threads spin for a while after a call and would slow the
-other's); torch gets the same thread count as NumPy's BLAS and minigan's im2col/col2im copies.
-Prints a markdown table of medians and minigan/torch ratios, and the load average before and
-after: on a machine busy with other work the figures say little.
+other's); torch gets the same thread count as NumPy's BLAS. Upstream gradients are laid out as
+the outputs are (torch.ones_like, numpy.ones_like), as a next layer would hand them back. Prints
+a markdown table of medians and minigan/torch ratios, and the load average before and after: on
+a machine busy with other work the figures say little.
 """
 import argparse
 import os

@@ -13,14 +13,11 @@ image, and the columns are the matrix (n oh ow) x (kh kw c): each product is one
 all samples. Outputs are (N, C, H, W) views of channels-last memory, which the next layer's
 im2col and the gradients read without a copy.
 
-Threads, on NumPy: BLAS runs each product on every core, but a NumPy copy runs on one. So
-im2col, col2im and _matrix go through the batch in chunks of about CHUNK_BYTES (a core's L2
-cache, where a chunk stays while its kh*kw taps are copied) and share the chunks among
-copy_threads() threads; NumPy releases the GIL while it copies and adds.
+On NumPy, im2col and col2im go through the batch in chunks of about CHUNK_BYTES (a core's L2
+cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them.
 """
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 import numpy as np
 
@@ -79,68 +76,56 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
     """The adjoint of im2col: each column entry (N, C, kh, kw, OH, OW) added back into the
     input position (N, C, H, W) it was read from; taps that overlap add up. ``cols`` may have
     any strides (fastest channels last in memory, as conv lays it out); OH, OW are read from its
-    shape. Returns a view of channels-last memory."""
+    shape. Returns a view of channels-last memory.
+
+    Without dilation, taps i..i+sh-1 write distinct, neighbouring rows (and so along w): such a
+    block of taps adds in one call, reading runs of sw*c numbers rather than c. Every position
+    still receives its taps in the order (i, j), as with one tap at a time."""
     xp = array_module(cols)
     n, c, h, w = input_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     oh, ow = cols.shape[-2:]
     cols = cols.transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c (a view)
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), cols.dtype)  # n h w c
+    bh, bw = (sh if dh == 1 else 1), (sw if dw == 1 else 1)  # taps per block
+    # n h w c, with a stride's slack so that the rows of every block reshape to (oh, sh)
+    padded = xp.zeros((n, h + 2 * ph + sh - 1, w + 2 * pw + sw - 1, c), cols.dtype)
 
     def add_taps(batch):
-        for i in range(kh):
-            for j in range(kw):  # padded[n, oh sh + i dh, ow sw + j dw, c] += cols[n, oh, ow, i, j, c]
-                padded[batch, _tap(i, dh, sh, oh), _tap(j, dw, sw, ow)] += cols[batch, :, :, i, j]
+        for i in range(0, kh, bh):
+            for j in range(0, kw, bw):  # the block of taps i' = i..i+ti-1, j' = j..j+tj-1:
+                # padded[n, oh sh + i' dh, ow sw + j' dw, c] += cols[n, oh, ow, i', j', c]
+                ti, tj = min(bh, kh - i), min(bw, kw - j)
+                block = padded[batch, i * dh:i * dh + sh * oh, j * dw:j * dw + sw * ow]
+                block = block.reshape(len(block), oh, sh, ow, sw, c)[:, :, :ti, :, :tj]  # n oh i' ow j' c
+                block += cols[batch, :, :, i:i + ti, j:j + tj].transpose(0, 1, 3, 2, 4, 5)
     _over_batch(xp, add_taps, n, padded.nbytes)
     return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
 
 
-def _tap(i, dilation, stride, count):
-    """The padded positions that tap i reads for outputs 0..count-1: i d + o s."""
-    return slice(i * dilation, i * dilation + stride * (count - 1) + 1, stride)
-
-
-def copy_threads():
-    """Threads for im2col's and col2im's copies: as many as BLAS gets (OMP_NUM_THREADS or
-    OPENBLAS_NUM_THREADS when set), else the CPUs this process may run on."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return max(1, int(os.environ[var]))
-    return len(os.sched_getaffinity(0))
-
-
 def _over_batch(xp, work, n, nbytes):
-    """Call work(batch) on slices that cover the batch 0..n-1, chunks of about CHUNK_BYTES of the
-    nbytes that work reads or writes repeatedly, shared among copy_threads() threads (see the
-    module's docstring). Other array modules than NumPy get one call with the whole batch."""
-    count = min(n, math.ceil(nbytes / CHUNK_BYTES))
-    if xp is not np or count <= 1:
-        return work(slice(None))
-    threads = min(copy_threads(), count)
-    count = min(n, threads * math.ceil(count / threads))  # a whole number of chunks per thread
-    bounds = [n * k // count for k in range(count + 1)]
-    chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
-    parts = [chunks[k::threads] for k in range(threads)]  # this thread takes the first part
-    futures = [_pool(threads - 1).submit(_each, work, part) for part in parts[1:]]
-    _each(work, parts[0])
-    for future in futures:
-        future.result()
+    """Call work(batch) on slices that cover the batch 0..n-1, in chunks of about CHUNK_BYTES of
+    the nbytes that work reads or writes repeatedly. Other array modules than NumPy get one call
+    with the whole batch."""
+    count = min(n, math.ceil(nbytes / CHUNK_BYTES)) if xp is np else 1
+    bounds = [n * k // count for k in range(count + 1)] if count > 1 else [None, None]
+    for start, stop in zip(bounds, bounds[1:]):
+        work(slice(start, stop))
 
 
-def _each(work, chunks):
-    for batch in chunks:
-        work(batch)
+_scratch = threading.local()  # one buffer per thread for the columns that col2im reads once
 
 
-_pools = {}
-
-
-def _pool(workers):
-    """A pool of ``workers`` threads, made once per process (a forked child makes its own)."""
-    key = os.getpid(), workers
-    if key not in _pools:
-        _pools[key] = ThreadPoolExecutor(workers)
-    return _pools[key]
+def _transient(xp, shape, dtype):
+    """An uninitialised array for columns that are dead once col2im has read them. On NumPy, a view
+    of one buffer per thread, kept and reused: a fresh array of tens of megabytes costs its page
+    faults on every call, several percent of a DCGAN step. (CuPy's memory pool does this itself.)"""
+    if xp is not np:
+        return xp.empty(shape, dtype)
+    size = math.prod(shape)
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < size or buffer.dtype != dtype:
+        buffer = _scratch.buffer = np.empty(size, dtype)
+    return buffer[:size].reshape(shape)
 
 
 def _channels_last(a):
@@ -149,14 +134,7 @@ def _channels_last(a):
 
 def _matrix(a):
     """a (N, C, H, W) as the matrix (n h w) x c; no copy when a is channels last in memory."""
-    xp, rows = array_module(a), _channels_last(a)
-    if not rows.flags.c_contiguous:
-        rows = xp.empty(rows.shape, a.dtype)
-
-        def copy(batch):
-            rows[batch] = _channels_last(a[batch])
-        _over_batch(xp, copy, len(a), a.nbytes)
-    return rows.reshape(-1, a.shape[1])
+    return array_module(a).ascontiguousarray(_channels_last(a)).reshape(-1, a.shape[1])
 
 
 def _weight_matrix(w):
@@ -184,7 +162,9 @@ def _conv_transpose2d_array(x_matrix, x_shape, w, output_size, stride, padding, 
     x_matrix = _matrix(x), with w (C, O, kh, kw): y = col2im(x w), of shape (N, O) + output_size."""
     n, _, h, wd = x_shape
     o, (kh, kw) = w.shape[1], w.shape[2:]
-    cols = (x_matrix @ _weight_matrix(w)).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
+    xp, w_matrix = array_module(x_matrix), _weight_matrix(w)
+    cols = _transient(xp, (len(x_matrix), w_matrix.shape[1]), xp.result_type(x_matrix, w_matrix))
+    cols = xp.matmul(x_matrix, w_matrix, out=cols).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
     cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
     return col2im(cols, (n, o) + tuple(output_size), (kh, kw), stride, padding, dilation)
 
