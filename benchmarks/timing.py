@@ -26,7 +26,12 @@ def load_average():
 
 
 def print_table(rows):
-    print("| case | minigan (ms) | torch (ms) | minigan/torch |")
-    print("|---|---:|---:|---:|")
-    for name, t_mg, t_torch in rows:
-        print(f"| {name} | {t_mg * 1e3:.1f} | {t_torch * 1e3:.1f} | {t_mg / t_torch:.2f} |")
+    """rows: (case, [(minigan seconds, torch seconds) per round]); medians over the rounds, and the
+    range of the rounds' ratios."""
+    print("| case | minigan (ms) | torch (ms) | minigan/torch | rounds' range |")
+    print("|---|---:|---:|---:|---:|")
+    for name, rounds in rows:
+        t_mg, t_torch = (statistics.median(column) for column in zip(*rounds))
+        ratios = [a / b for a, b in rounds]
+        print(f"| {name} | {t_mg * 1e3:.1f} | {t_torch * 1e3:.1f} | {statistics.median(ratios):.2f} | "
+              f"{min(ratios):.2f}-{max(ratios):.2f} |")
