@@ -3,7 +3,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from torch_parity import check_op
+from torch_parity import assert_matches_torch, check_op
 
 import minigan as mg
 import minigan.nn.functional as F
@@ -36,6 +36,15 @@ def test_maxout_gradcheck_and_torch(data):
     units, pieces = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
     x = data.draw(float_arrays(batch + (units * pieces,), distinct=True))
     check_op(lambda t: F.maxout(t, pieces), lambda t: _torch_maxout(t, pieces), [x], rtol=1e-9)
+
+
+@given(data=st.data())
+def test_maxout_splits_the_gradient_evenly_between_tied_pieces_as_torch_amax(data):
+    units, pieces = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 4))
+    x = data.draw(st.lists(st.sampled_from([-1.0, 0.0, 2.0]), min_size=3 * units * pieces,
+                           max_size=3 * units * pieces))  # three values: ties in most units
+    assert_matches_torch(lambda t: F.maxout(t, pieces), lambda t: _torch_maxout(t, pieces),
+                         [np.reshape(x, (3, units * pieces))], rtol=1e-12)
 
 
 def test_maxout_groups_each_units_pieces_side_by_side():

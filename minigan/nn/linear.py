@@ -1,4 +1,5 @@
 """Fully connected layers and what the 2014 MLP GAN builds with them: linear, maxout, dropout."""
+from ..backend import array_module
 from ..random import default_generator
 from ..tensor import Function
 
@@ -31,6 +32,27 @@ def linear(x, weight, bias=None):
     return Linear.apply(x, weight, *([] if bias is None else [bias]))
 
 
+class Maxout(Function):
+    # a loop over the few pieces: np.maximum on (..., units) views is ~20x faster than .max over a short axis
+    def forward(self, x, pieces):
+        xp, x = array_module(x), x.reshape(x.shape[:-1] + (x.shape[-1] // pieces, pieces))  # ... u k
+        out = x[..., 0].copy()
+        for j in range(1, pieces):
+            xp.maximum(out, x[..., j], out=out)
+        self.save_for_backward(x, out)
+        return out
+
+    # y = max_j x_j: grad_x_j = grad [x_j = y] / (number of j with x_j = y), ties sharing as torch.amax
+    def backward(self, grad):
+        x, out = self.saved
+        wins = [x[..., j] == out for j in range(x.shape[-1])]
+        share = grad / sum(wins[1:], wins[0].astype(grad.dtype))
+        gx = array_module(x).empty_like(x)
+        for j, won in enumerate(wins):
+            gx[..., j] = won * share
+        return gx.reshape(x.shape[:-2] + (-1,))
+
+
 def maxout(x, pieces):
     """Maxout units (Goodfellow et al. 2013): the last axis, of size units * pieces, holds each unit's
     pieces side by side, (units, pieces); each unit outputs the max of its pieces: (..., units).
@@ -40,7 +62,7 @@ def maxout(x, pieces):
     The gradient goes to the winning piece (split evenly between exact ties)."""
     if x.ndim < 1 or pieces < 1 or x.shape[-1] % pieces:
         raise ValueError(f"maxout: the last axis of input {x.shape} must be a multiple of pieces={pieces}")
-    return x.reshape(x.shape[:-1] + (x.shape[-1] // pieces, pieces)).max(axis=-1)
+    return Maxout.apply(x, pieces=pieces)
 
 
 def dropout(x, p=0.5, training=True, *, generator=None):
