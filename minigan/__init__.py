@@ -12,3 +12,5 @@ from .serialize import CheckpointError, load, save
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
+
+backend.keep_freed_memory()

@@ -1,3 +1,5 @@
+import os
+import platform
 import re
 import subprocess
 import sys
@@ -25,6 +27,32 @@ def test_minigan_imports_and_runs_without_cupy():
               "(x * x).sum().backward()\n"
               "assert x.grad.numpy().tolist() == [2.0, 4.0]\n")
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+FAULTS_PER_CHURN = """
+import resource, numpy
+import minigan
+def churn():  # two 16 MiB activations alive at once, then both freed, as a layer's forward and backward do
+    a, b = numpy.ones(4 << 20, numpy.float32), numpy.ones(4 << 20, numpy.float32)
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn(); churn()
+start = faults()
+for _ in range(10):
+    churn()
+print((faults() - start) / 10)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="keep_freed_memory sets glibc's malloc")
+def test_import_keeps_freed_memory_so_new_arrays_do_not_fault_their_pages_in_again():
+    def faults_per_churn(keep):
+        env = dict(os.environ, MINIGAN_KEEP_FREED_MEMORY="1" if keep else "0")
+        run = subprocess.run([sys.executable, "-c", FAULTS_PER_CHURN], env=env, check=True,
+                             capture_output=True, text=True)
+        return float(run.stdout)
+    assert faults_per_churn(keep=False) > 100  # 32 MiB handed back and faulted in again each time
+    assert faults_per_churn(keep=True) < 10
 
 
 @pytest.mark.parametrize("make", [
