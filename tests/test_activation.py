@@ -31,6 +31,18 @@ def test_activation_matches_gradcheck_and_torch(name, data):
     check_op(ours, theirs, [data.draw(float_arrays(data.draw(shapes(**SHAPES)), kinks=kinks))])
 
 
+@given(data=st.data(), slope=st.floats(-3.0, 3.0) | st.sampled_from([0.0, 0.01, 0.2, 1.0]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_leaky_relu_gradient_is_the_upstream_gradient_times_exactly_1_or_the_slope(data, slope, dtype):
+    x = data.draw(float_arrays(data.draw(shapes(**SHAPES)), kinks=(0.0,))).astype(dtype)
+    grad = data.draw(float_arrays(x.shape)).astype(dtype)
+    t = mg.tensor(x, requires_grad=True)
+    mg.leaky_relu(t, slope).backward(grad)
+    expected = np.where(x > 0, grad, grad * dtype(slope))
+    assert t.grad.numpy().dtype == dtype
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
 @given(data=st.data(), beta=st.floats(0.5, 4.0), threshold=st.floats(0.5, 20.0))
 def test_softplus_with_beta_and_threshold_matches_gradcheck_and_torch(data, beta, threshold):
     shape = data.draw(shapes(**SHAPES))

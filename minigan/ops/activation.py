@@ -31,12 +31,16 @@ def leaky_relu_forward(x, negative_slope):
 
 @kernel
 def leaky_relu_backward(x, grad, negative_slope):
-    # d leaky_relu(x) = dx where x > 0, else negative_slope dx: grad times 1 or negative_slope,
-    # blended from the mask x > 0 by exact products (no per-element branch)
+    # d leaky_relu(x) = dx where x > 0, else negative_slope dx: grad times s + (1 - s) [x > 0], the
+    # mask written straight as floats, no bool temporaries and no per-element branch. For s in
+    # [0, 1], (1 - s) + s rounds to exactly 1 in the grad's dtype; other slopes take a select.
     xp = array_module(x)
-    positive = x > 0
-    slope = xp.multiply(~positive, negative_slope, out=xp.empty_like(grad), dtype=grad.dtype)  # 0 or s
-    slope += positive  # 1 or s
+    s = grad.dtype.type(negative_slope)
+    if not 0 <= s <= 1:
+        return xp.where(x > 0, grad, grad * s)
+    slope = xp.greater(x, 0, out=xp.empty_like(grad))  # 1.0 or 0.0
+    slope *= 1 - s
+    slope += s
     slope *= grad
     return slope
 
