@@ -80,24 +80,34 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
 
     Without dilation, taps i..i+sh-1 write distinct, neighbouring rows (and so along w): such a
     block of taps adds in one call, reading runs of sw*c numbers rather than c. Every position
-    still receives its taps in the order (i, j), as with one tap at a time."""
+    still receives its taps in the order (i, j), as with one tap at a time. When the first block
+    is a whole stride of taps, it writes every position of the first sh*oh rows and sw*ow columns
+    once: it is copied in rather than added to zeros, and only the rest is zeroed."""
     xp = array_module(cols)
     n, c, h, w = input_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     oh, ow = cols.shape[-2:]
     cols = cols.transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c (a view)
     bh, bw = (sh if dh == 1 else 1), (sw if dw == 1 else 1)  # taps per block
+    first_fills = min(bh, kh) == sh and min(bw, kw) == sw
     # n h w c, with a stride's slack so that the rows of every block reshape to (oh, sh)
-    padded = xp.zeros((n, h + 2 * ph + sh - 1, w + 2 * pw + sw - 1, c), cols.dtype)
+    padded = (xp.empty if first_fills else xp.zeros)((n, h + 2 * ph + sh - 1, w + 2 * pw + sw - 1, c), cols.dtype)
 
     def add_taps(batch):
+        if first_fills:
+            padded[batch, sh * oh:] = 0
+            padded[batch, :sh * oh, sw * ow:] = 0
         for i in range(0, kh, bh):
             for j in range(0, kw, bw):  # the block of taps i' = i..i+ti-1, j' = j..j+tj-1:
                 # padded[n, oh sh + i' dh, ow sw + j' dw, c] += cols[n, oh, ow, i', j', c]
                 ti, tj = min(bh, kh - i), min(bw, kw - j)
                 block = padded[batch, i * dh:i * dh + sh * oh, j * dw:j * dw + sw * ow]
                 block = block.reshape(len(block), oh, sh, ow, sw, c)[:, :, :ti, :, :tj]  # n oh i' ow j' c
-                block += cols[batch, :, :, i:i + ti, j:j + tj].transpose(0, 1, 3, 2, 4, 5)
+                taps = cols[batch, :, :, i:i + ti, j:j + tj].transpose(0, 1, 3, 2, 4, 5)
+                if first_fills and i == j == 0:
+                    block[...] = taps
+                else:
+                    block += taps
     _over_batch(xp, add_taps, n, padded.nbytes)
     return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
 
@@ -142,27 +152,29 @@ def _weight_matrix(w):
     return w.transpose(0, 2, 3, 1).reshape(len(w), -1)
 
 
-def _conv2d_array(x, w, stride, padding, dilation, output_size=None):
-    """y[n, o, oh, ow] = sum_{c i j} w[o, c, i, j] x_padded[n, c, oh sh + i dh, ow sw + j dw].
+def _conv2d_array(x, w_matrix, kernel_size, stride, padding, dilation, output_size=None):
+    """y[n, o, oh, ow] = sum_{c i j} w[o, c, i, j] x_padded[n, c, oh sh + i dh, ow sw + j dw],
+    with w (O, C, kh, kw) given as w_matrix = _weight_matrix(w).
 
     Returns y (N, O, OH, OW) and the columns, the matrix (n oh ow) x (kh kw c), for the weight
     gradient. ``output_size`` keeps only the first (OH, OW) positions (a transposed convolution's
     input gradient when its output_padding reaches past the last stride)."""
-    cols = im2col(x, w.shape[2:], stride, padding, dilation).transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c
+    cols = im2col(x, kernel_size, stride, padding, dilation).transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c
     if output_size is not None:
         cols = cols[:, :output_size[0], :output_size[1]]
     n, oh, ow = cols.shape[:3]
     cols = array_module(x).ascontiguousarray(cols).reshape(n * oh * ow, -1)  # (n oh ow) (kh kw c)
-    y = (cols @ _weight_matrix(w).T).reshape(n, oh, ow, len(w))  # n oh ow o
+    y = (cols @ w_matrix.T).reshape(n, oh, ow, len(w_matrix))  # n oh ow o
     return y.transpose(0, 3, 1, 2), cols  # n o oh ow (a view)
 
 
-def _conv_transpose2d_array(x_matrix, x_shape, w, output_size, stride, padding, dilation):
+def _conv_transpose2d_array(x_matrix, x_shape, w_matrix, kernel_size, output_size, stride, padding, dilation):
     """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given as
-    x_matrix = _matrix(x), with w (C, O, kh, kw): y = col2im(x w), of shape (N, O) + output_size."""
+    x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
+    y = col2im(x w), of shape (N, O) + output_size."""
     n, _, h, wd = x_shape
-    o, (kh, kw) = w.shape[1], w.shape[2:]
-    xp, w_matrix = array_module(x_matrix), _weight_matrix(w)
+    kh, kw = kernel_size
+    o, xp = w_matrix.shape[1] // (kh * kw), array_module(x_matrix)
     cols = _transient(xp, (len(x_matrix), w_matrix.shape[1]), xp.result_type(x_matrix, w_matrix))
     cols = xp.matmul(x_matrix, w_matrix, out=cols).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
     cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
@@ -189,37 +201,38 @@ def _add_bias(y, b):
 class Conv2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, dilation):
         self.geometry = stride, padding, dilation
-        self.input_size = x.shape[2:]
-        y, cols = _conv2d_array(x, w, *self.geometry)
-        self.save_for_backward(w, cols)
+        self.input_size, self.weight_shape = x.shape[2:], w.shape
+        w_matrix = _weight_matrix(w)
+        y, cols = _conv2d_array(x, w_matrix, w.shape[2:], *self.geometry)
+        self.save_for_backward(w_matrix, cols)
         return _add_bias(y, b)
 
     # y = cols(x) W^T + b: grad_x = col2im(grad W) (a transposed convolution),
     # grad_W = grad^T cols, grad_b = sum of grad over n, oh, ow
     def backward(self, grad):
-        w, cols = self.saved
+        w_matrix, cols = self.saved
         g = _matrix(grad)  # (n oh ow) o
-        gx = (_conv_transpose2d_array(g, grad.shape, w, self.input_size, *self.geometry)
-              if self.needs_input_grad[0] else None)
-        gw = _weight_grad(g, cols, w.shape) if self.needs_input_grad[1] else None
+        gx = (_conv_transpose2d_array(g, grad.shape, w_matrix, self.weight_shape[2:], self.input_size,
+                                      *self.geometry) if self.needs_input_grad[0] else None)
+        gw = _weight_grad(g, cols, self.weight_shape) if self.needs_input_grad[1] else None
         return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
 
 
 class ConvTranspose2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, output_padding, dilation):
         self.geometry = stride, padding, dilation
-        self.input_size = x.shape[2:]
+        self.input_size, self.weight_shape = x.shape[2:], w.shape
         size = conv_transpose_output_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
-        x_matrix = _matrix(x)  # (n h w) c
-        self.save_for_backward(w, x_matrix)
-        return _add_bias(_conv_transpose2d_array(x_matrix, x.shape, w, size, *self.geometry), b)
+        x_matrix, w_matrix = _matrix(x), _weight_matrix(w)  # (n h w) c and c (kh kw o)
+        self.save_for_backward(w_matrix, x_matrix)
+        return _add_bias(_conv_transpose2d_array(x_matrix, x.shape, w_matrix, w.shape[2:], size, *self.geometry), b)
 
     # y = col2im(x W) + b: grad_x = cols(grad) W^T (a convolution), grad_W = x^T cols(grad),
     # grad_b = sum of grad over n, h, w
     def backward(self, grad):
-        w, x_matrix = self.saved
-        gx, cols = _conv2d_array(grad, w, *self.geometry, output_size=self.input_size)
-        gw = _weight_grad(x_matrix, cols, w.shape) if self.needs_input_grad[1] else None
+        w_matrix, x_matrix = self.saved
+        gx, cols = _conv2d_array(grad, w_matrix, self.weight_shape[2:], *self.geometry, output_size=self.input_size)
+        gw = _weight_grad(x_matrix, cols, self.weight_shape) if self.needs_input_grad[1] else None
         return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
 
 
