@@ -8,25 +8,36 @@ from ..backend import array_module, kernel
 from ..tensor import Function
 
 
-def _channel_axes(x):
-    """The axes that statistics reduce over (all but 1), and the shape that broadcasts a (C,) vector."""
-    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+def _channel_shape(x):
+    """The shape that broadcasts a (C,) vector along axis 1 of x."""
+    return (1, -1) + (1,) * (x.ndim - 2)
+
+
+def _by_channel(a):
+    """a (N, C, ...) as (n, c, l), l the positions (h w): a view for channels-first or -last memory."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _channel_sum(a):
+    """sum(a) per channel (axis 1): n c l -> c (einsum: half the time of sum(axis=(0, 2, 3)) on
+    channels-last memory)."""
+    return array_module(a).einsum("ncl->c", _by_channel(a))
 
 
 def _channel_dot(a, b):
-    """sum(a b) per channel (axis 1), without the product's temporary: n c l -> c."""
-    a, b = (v.reshape(v.shape[0], v.shape[1], -1) for v in (a, b))  # l = the positions (h w), a view
-    return array_module(a).einsum("ncl,ncl->c", a, b)
+    """sum(a b) per channel (axis 1), without the product's temporary: n c l, n c l -> c."""
+    return array_module(a).einsum("ncl,ncl->c", _by_channel(a), _by_channel(b))
 
 
 @kernel
 def batch_norm_forward(x, weight, bias, eps):
     """(y, mean, var): y = (x - mean) / sqrt(var + eps) weight + bias, with the batch's mean and
     biased variance per channel."""
-    axes, shape = _channel_axes(x)
-    mean = x.mean(axis=axes)
+    shape = _channel_shape(x)
+    m = x.size // x.shape[1]
+    mean = _channel_sum(x) / m
     y = x - mean.reshape(shape)  # centred; scaled and shifted in place below
-    var = _channel_dot(y, y) / (x.size // x.shape[1])
+    var = _channel_dot(y, y) / m
     y *= (weight / array_module(x).sqrt(var + eps)).reshape(shape)
     y += bias.reshape(shape)
     return y, mean, var
@@ -38,17 +49,18 @@ def batch_norm_backward(grad, x, mean, var, weight, eps):
     the batch means E over each channel's m elements (mean and var depend on every x):
     grad_x = weight / sqrt(var + eps) (grad - E[grad] - xhat E[grad xhat]),
     grad_weight = sum(grad xhat), grad_bias = sum(grad)."""
-    axes, shape = _channel_axes(x)
+    shape = _channel_shape(x)
     m = x.size // x.shape[1]
     inv_std = 1 / array_module(x).sqrt(var + eps)
-    xhat = x - mean.reshape(shape)
-    xhat *= inv_std.reshape(shape)
-    grad_bias = grad.sum(axis=axes)
-    grad_weight = _channel_dot(grad, xhat)
-    grad_x = grad - (grad_bias / m).reshape(shape)
-    xhat *= (grad_weight / m).reshape(shape)  # xhat E[grad xhat], in xhat's memory
-    grad_x -= xhat
-    grad_x *= (weight * inv_std).reshape(shape)
+    centred = x - mean.reshape(shape)
+    grad_bias = _channel_sum(grad)
+    grad_weight = _channel_dot(grad, centred) * inv_std
+    scale = weight * inv_std
+    # grad_x = scale grad + (centred k + k0), k = -scale inv_std E[grad xhat], k0 = -scale E[grad]
+    centred *= (-scale * inv_std * grad_weight / m).reshape(shape)
+    centred -= (scale * grad_bias / m).reshape(shape)
+    grad_x = grad * scale.reshape(shape)
+    grad_x += centred
     return grad_x, grad_weight, grad_bias
 
 
@@ -86,7 +98,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return BatchNorm.apply(x, weight, bias, eps=eps, running=running, momentum=momentum)
     scale = weight / xp.sqrt(running_var.data + eps)  # y = (x - running_mean) scale + bias
     shift = bias - running_mean.data * scale
-    shape = _channel_axes(x)[1]
+    shape = _channel_shape(x)
     return x * scale.reshape(shape) + shift.reshape(shape)
 
 
