@@ -42,6 +42,28 @@ def test_matches_torch(transposed, data, bias):
                          _arrays(data, cfg, bias), rtol=1e-9)
 
 
+def _channels_last(a):
+    """The same values as a (N, C, H, W), in channels-last memory: the layout minigan's conv outputs have."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@given(data=st.data())
+def test_channels_first_and_channels_last_inputs_give_the_same_output_and_gradients(transposed, data):
+    cfg = data.draw(conv_configs(transposed))
+    assume(not cfg.empty)
+    x, w = _arrays(data, cfg, bias=False)
+    grad = data.draw(float_arrays((cfg.batch, cfg.out_channels) + cfg.output_size, kinks=()))
+    results = []
+    for layout in (np.ascontiguousarray, _channels_last):
+        xt, wt = mg.tensor(layout(x), requires_grad=True), mg.tensor(w, requires_grad=True)
+        out = OURS[transposed](xt, wt, **cfg.kwargs)
+        out.backward(layout(grad))
+        results.append([out.numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for first, last in zip(*results):
+        np.testing.assert_allclose(first, last, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 @given(data=st.data())
 def test_output_shape_or_clear_error(transposed, data):

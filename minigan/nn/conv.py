@@ -138,13 +138,15 @@ def _transient(xp, shape, dtype):
     return buffer[:size].reshape(shape)
 
 
-def _channels_last(a):
-    return a.transpose(0, 2, 3, 1)  # n c h w -> n h w c (a view)
-
-
 def _matrix(a):
-    """a (N, C, H, W) as the matrix (n h w) x c; no copy when a is channels last in memory."""
-    return array_module(a).ascontiguousarray(_channels_last(a)).reshape(-1, a.shape[1])
+    """a (N, C, H, W) as the matrix (n h w) x c, for a product. Channels-last memory gives a view (or
+    a copy in runs of c). Channels-first memory is copied to c x (n h w) instead, in runs of h w,
+    and returned transposed (a view that BLAS reads as it is): moving the channels last would read
+    them a stride of h w apart, several times slower (4 KiB apart, for 32x32 images, 12 times)."""
+    xp, c = array_module(a), a.shape[1]
+    if a.flags.c_contiguous and c > 1:
+        return xp.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(c, -1).T  # c n h w, transposed
+    return xp.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(-1, c)  # n h w c
 
 
 def _weight_matrix(w):
