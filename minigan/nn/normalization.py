@@ -13,20 +13,21 @@ def _channel_shape(x):
     return (1, -1) + (1,) * (x.ndim - 2)
 
 
-def _by_channel(a):
-    """a (N, C, ...) as (n, c, l), l the positions (h w): a view for channels-first or -last memory."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+def _subscripts(a):
+    """einsum's subscripts for a (N, C, ...): n, c and a letter per further axis. einsum reads any
+    strides, so a view (a transposed convolution's output, say) is summed without a copy."""
+    return "nc" + "hwxyz"[:a.ndim - 2]
 
 
 def _channel_sum(a):
-    """sum(a) per channel (axis 1): n c l -> c (einsum: half the time of sum(axis=(0, 2, 3)) on
-    channels-last memory)."""
-    return array_module(a).einsum("ncl->c", _by_channel(a))
+    """sum(a) per channel (axis 1): einsum takes half the time of sum(axis=(0, 2, 3)) on
+    channels-last memory."""
+    return array_module(a).einsum(f"{_subscripts(a)}->c", a)
 
 
 def _channel_dot(a, b):
-    """sum(a b) per channel (axis 1), without the product's temporary: n c l, n c l -> c."""
-    return array_module(a).einsum("ncl,ncl->c", _by_channel(a), _by_channel(b))
+    """sum(a b) per channel (axis 1), without the product's temporary."""
+    return array_module(a).einsum(f"{_subscripts(a)},{_subscripts(b)}->c", a, b)
 
 
 @kernel
