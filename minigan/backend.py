@@ -23,14 +23,14 @@ def keep_freed_memory():
     """Let glibc's malloc keep the memory that NumPy frees, for the next arrays (as CuPy's pool
     keeps GPU memory). By default glibc hands large freed blocks back to the kernel, and the next
     array of that size faults in all its pages again: thousands of page faults a DCGAN step.
-    Arrays below 32 MiB now come from the heap, and up to 1 GiB freed at its top stays there.
+    Arrays below 256 MiB now come from the heap, and up to 1 GiB freed at its top stays there.
 
     Called by ``import minigan``; MINIGAN_KEEP_FREED_MEMORY=0 leaves malloc as it was. Changes
     nothing where the C library is not glibc. Returns whether it took effect."""
     if os.environ.get("MINIGAN_KEEP_FREED_MEMORY") == "0" or platform.libc_ver()[0] != "glibc":
         return False
     mallopt = ctypes.CDLL(None).mallopt
-    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
+    return bool(mallopt(M_MMAP_THRESHOLD, 256 << 20) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
 def cupy():
