@@ -225,7 +225,9 @@ def _run_backward(root, grad, retain_graph):
             replaced = hook(Tensor(g))
             g = g if replaced is None else replaced.data
         if t.grad_fn is None or t._retains_grad:
-            t.grad = Tensor(g.copy() if t.grad is None else t.grad.data + g)  # a copy: g may be shared
+            # a copy (g may be shared), in g's own memory order: a C-order copy of a channels-last
+            # gradient would transpose it, several times slower
+            t.grad = Tensor(g.copy(order="K") if t.grad is None else t.grad.data + g)
         if t.grad_fn is not None:
             _propagate(t.grad_fn, g, grads)
             if not retain_graph:
