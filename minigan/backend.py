@@ -2,7 +2,8 @@
 
 Every op asks ``array_module(x)`` for ``xp`` and writes ``xp.exp(x)``; nothing
 else in minigan tests for CUDA. CuPy is imported only when a CUDA array or
-``device="cuda"`` is asked for, so ``import minigan`` works without it.
+``device="cuda"`` is asked for, so ``import minigan`` works without it. On the CPU,
+``keep_freed_memory`` does for NumPy's arrays what CuPy's memory pool does on the GPU.
 """
 import ctypes
 import functools
