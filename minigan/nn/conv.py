@@ -14,7 +14,10 @@ all samples. Outputs are (N, C, H, W) views of channels-last memory, which the n
 im2col and the gradients read without a copy.
 
 On NumPy, im2col and col2im go through the batch in chunks of about CHUNK_BYTES (a core's L2
-cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them.
+cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them. And
+where the kernel is a multiple of the stride on a large enough image (a DCGAN's 4x4 kernels of
+stride 2, from 16x16 up), ``_conv_transpose2d_array`` skips col2im: layout.Blocks adds the products
+up in cache on the space-to-depth image instead of writing them all out first.
 """
 import math
 import threading
@@ -23,9 +26,7 @@ import numpy as np
 
 from ..backend import array_module, kernel
 from ..tensor import Function
-
-CHUNK_BYTES = 1 << 20  # a core's L2 cache: the batch chunks that im2col and col2im copy at a time
-
+from .layout import CHUNK_BYTES, Blocks, copy_channels_last
 
 def pair(value, name="argument"):
     """An int or a pair of ints, as the (h, w) pair."""
@@ -63,22 +64,12 @@ def im2col(x, kernel_size, stride, padding, dilation):
     def copy(batch):  # pad channels last, then one strided copy reads every window in runs of kw c
         part = x[batch]
         padded = xp.zeros((len(part), h + 2 * ph, w + 2 * pw, c), x.dtype)  # n h w c
-        _copy_channels_last(padded[:, ph:ph + h, pw:pw + w], part)
+        copy_channels_last(padded[:, ph:ph + h, pw:pw + w], part)
         sn, sy, sx, sc = padded.strides
         cols[batch] = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
             padded, (len(part), oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
     _over_batch(xp, copy, n, n * c * (h + 2 * ph) * (w + 2 * pw) * x.itemsize)
     return cols.transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow (a view)
-
-
-def _copy_channels_last(out, x):
-    """out (N, H, W, C) = x (N, C, H, W). From channels-first memory, a few channels at a time: each
-    reads its own plane, and planes a multiple of 4 KiB apart share cache sets, so all C at once
-    would evict each other's lines (12 times slower for 64 planes of 32x32 floats)."""
-    plane = x.strides[1]  # bytes between channels
-    step = x.shape[1] if plane == x.itemsize else max(8, (16 << 10) // max(plane, 1))  # ~16 KiB of planes
-    for start in range(0, x.shape[1], step):
-        out[..., start:start + step] = x[:, start:start + step].transpose(0, 2, 3, 1)
 
 
 @kernel
@@ -180,13 +171,17 @@ def _conv2d_array(x, w_matrix, kernel_size, stride, padding, dilation, output_si
     return y.transpose(0, 3, 1, 2), cols  # n o oh ow (a view)
 
 
-def _conv_transpose2d_array(x_matrix, x_shape, w_matrix, kernel_size, output_size, stride, padding, dilation):
-    """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given as
-    x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
-    y = col2im(x w), of shape (N, O) + output_size."""
-    n, _, h, wd = x_shape
+def _conv_transpose2d_array(x, x_matrix, w_matrix, kernel_size, output_size, stride, padding, dilation):
+    """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given both as the array
+    and as x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
+    y = col2im(x w), of shape (N, O) + output_size; or, where layout.Blocks fits, the same sums
+    added up in cache on the space-to-depth image."""
+    n, _, h, wd = x.shape
     kh, kw = kernel_size
     o, xp = w_matrix.shape[1] // (kh * kw), array_module(x_matrix)
+    blocks = Blocks.fit(x, o, kernel_size, output_size, stride, padding, dilation)
+    if blocks is not None:
+        return blocks.conv_transpose2d(x, w_matrix)
     cols = _transient(xp, (len(x_matrix), w_matrix.shape[1]), xp.result_type(x_matrix, w_matrix))
     cols = xp.matmul(x_matrix, w_matrix, out=cols).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
     cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
@@ -224,8 +219,8 @@ class Conv2d(Function):
     def backward(self, grad):
         w_matrix, cols = self.saved
         g = _matrix(grad)  # (n oh ow) o
-        gx = (_conv_transpose2d_array(g, grad.shape, w_matrix, self.weight_shape[2:], self.input_size,
-                                      *self.geometry) if self.needs_input_grad[0] else None)
+        gx = (_conv_transpose2d_array(grad, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry)
+              if self.needs_input_grad[0] else None)
         gw = _weight_grad(g, cols, self.weight_shape) if self.needs_input_grad[1] else None
         return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
 
@@ -237,7 +232,7 @@ class ConvTranspose2d(Function):
         size = conv_transpose_output_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
         x_matrix, w_matrix = _matrix(x), _weight_matrix(w)  # (n h w) c and c (kh kw o)
         self.save_for_backward(w_matrix, x_matrix)
-        return _add_bias(_conv_transpose2d_array(x_matrix, x.shape, w_matrix, w.shape[2:], size, *self.geometry), b)
+        return _add_bias(_conv_transpose2d_array(x, x_matrix, w_matrix, w.shape[2:], size, *self.geometry), b)
 
     # y = col2im(x W) + b: grad_x = cols(grad) W^T (a convolution), grad_W = x^T cols(grad),
     # grad_b = sum of grad over n, h, w
