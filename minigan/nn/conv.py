@@ -28,6 +28,7 @@ from ..backend import array_module, kernel
 from ..tensor import Function
 from .layout import CHUNK_BYTES, Blocks, copy_channels_last
 
+
 def pair(value, name="argument"):
     """An int or a pair of ints, as the (h, w) pair."""
     values = (value, value) if isinstance(value, int) else tuple(value)
