@@ -7,15 +7,16 @@ writes every product out (col2im's columns, k k O numbers per input pixel) and a
 afterwards. When the kernel is a multiple of the stride, cut the padded output into s x s blocks
 and stack each block's pixels as channels: the output (N, O, s H2, s W2) becomes the matrix of
 rows (n P Q) and columns (di dj o), and input pixel (P, Q) adds to the blocks (P + a, Q + b) for
-a, b < k/s. Tap (a, b) is then one product added to the rows shifted by a W2 + b, a few rows at a
-time so that the sums stay in cache. The price: the input is padded to (H2, W2) with zeros (the
-k/s - 1 last rows and columns of each image), products that add nothing.
+a, b < k/s. So block (P, Q) sums the products of the input pixels (P - a, Q - b): rows of the
+input shifted by a W2 + b, side by side, times the taps' weights stacked, one product for a few
+rows at a time so that the gathered rows stay in cache. The price: the input is padded to (H2, W2)
+with zeros (the k/s - 1 last rows and columns of each image), products that add nothing.
 """
 import math
 
 import numpy as np
 
-CHUNK_BYTES = 1 << 20  # a core's L2 cache: the blocks of rows that are copied or summed at a time
+CHUNK_BYTES = 1 << 20  # a core's L2 cache: the blocks of rows that are copied or multiplied at a time
 MAX_WASTE = 1.15  # padded / real input pixels: 17 17 / 16 16 = 1.13 for 16x16 inputs and k = 2s
 MIN_DEPTH = 64  # the products' inner and outer channel counts: thinner ones run far below BLAS's peak
 
@@ -58,34 +59,32 @@ class Blocks:
         self.shifts = [a * self.size[1] + b for a in range(self.taps[0]) for b in range(self.taps[1])]
 
     def tap_weights(self, w_matrix):
-        """w_matrix (C, (kh kw O)), from w[c, o, i, j], as one matrix c x (di dj o) per tap (a, b):
-        w[c, o, s a + di, s b + dj]."""
+        """w_matrix (C, (kh kw O)), from w[c, o, i, j], as the taps' matrices c x (di dj o) stacked,
+        (a b c) x (di dj o): w[c, o, s a + di, s b + dj]."""
         (th, tw), (sh, sw) = self.taps, self.stride
         w = w_matrix.reshape(len(w_matrix), th, sh, tw, sw, -1).transpose(1, 3, 0, 2, 4, 5)  # a b c di dj o
-        return w.reshape(th * tw, len(w_matrix), -1)
+        return w.reshape(th * tw * len(w_matrix), -1)
 
-    # y_blocks[n, P + a, Q + b, (di dj o)] = sum_c x[n, c, P, Q] w[c, o, s a + di, s b + dj]
+    # y_blocks[n, P, Q, (di dj o)] = sum_{a b c} x[n, c, P - a, Q - b] w[c, o, s a + di, s b + dj]
     def conv_transpose2d(self, x, w_matrix):
         """The transposed convolution of x with w_matrix = conv._weight_matrix(w). In rows (n P Q) of
-        x zero-padded to (H2, W2): image[r + shift_t] += x[r] W_t for the taps t, a block of rows at
-        a time. The image has a largest shift of scratch rows past the end."""
+        x zero-padded to (H2, W2), block row r reads row r - shift_t for each tap t = (a, b): a block of
+        rows gathers its taps' rows side by side (in cache) and multiplies them by the taps' weights
+        stacked, one product whose inner dimension is every tap's channels. The largest shift of zero
+        rows comes before the first."""
         (h, w), dtype, last = self.in_size, np.result_type(x, w_matrix), self.shifts[-1]
-        x_rows = np.zeros((self.n, *self.size, x.shape[1]), dtype)  # n P Q c
-        copy_channels_last(x_rows[:, :h, :w], x)
-        x_rows = x_rows.reshape(self.rows, -1)
-        weights = self.tap_weights(w_matrix)
-        image = np.empty((self.rows + last, weights.shape[-1]), dtype)  # (n P Q) (di dj o)
-        image[:last] = 0
+        x_rows = np.zeros((last + self.rows, x.shape[1]), dtype)  # zero rows, then (n P Q) c
+        copy_channels_last(x_rows[last:].reshape(self.n, *self.size, -1)[:, :h, :w], x)
+        weights = self.tap_weights(w_matrix)  # (t c) (di dj o)
+        image = np.empty((self.rows, weights.shape[1]), dtype)  # (n P Q) (di dj o)
         step = max(1, CHUNK_BYTES // (image.shape[1] * image.itemsize))
-        part = np.empty((step, image.shape[1]), dtype)
+        taps = np.empty((step, len(self.shifts), x.shape[1]), dtype)  # r t c
         for start in range(0, self.rows, step):
             stop = min(start + step, self.rows)
-            rows = x_rows[start:stop]
-            # the largest shift reaches rows past what the blocks before this one wrote: it sets them
-            np.matmul(rows, weights[-1], out=image[start + last:stop + last])
-            for shift, weight in zip(self.shifts[:-1], weights[:-1]):
-                image[start + shift:stop + shift] += np.matmul(rows, weight, out=part[:stop - start])
-        return self._pixels(image[:self.rows])
+            for t, shift in enumerate(self.shifts):  # taps[r, t] = input row r - shift_t
+                taps[:stop - start, t] = x_rows[last + start - shift:last + stop - shift]
+            np.matmul(taps[:stop - start].reshape(stop - start, -1), weights, out=image[start:stop])
+        return self._pixels(image)
 
     def _pixels(self, image):
         """The block image (n P Q) x (di dj o) as (N, O) + output_size, without the padding (a view
