@@ -46,18 +46,19 @@ def _blocks_of(cfg):
     return Blocks.fit(x, o, cfg.kernel_size, out_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation))
 
 
-@given(data=st.data())
-def test_blocks_equal_col2im_of_the_products(data):
+@given(data=st.data(), chunk_bytes=st.sampled_from([1, 200, layout.CHUNK_BYTES]))
+def test_blocks_equal_col2im_of_the_products(data, chunk_bytes):
+    # chunk_bytes 1 and 200: one or a few block rows at a time
     cfg = data.draw(block_configs(transposed=True))
     x, w = data.draw(float_arrays(cfg.x_shape, kinks=())), data.draw(float_arrays(cfg.weight_shape, kinks=()))
     stride, padding = pair(cfg.stride), pair(cfg.padding)
-    with mock.patch.multiple(layout, **ANY_DEPTH_AND_WASTE):
-        blocks = _blocks_of(cfg)
     w_matrix = _weight_matrix(w)
     n, _, h, wd = x.shape
     cols = (_matrix(x) @ w_matrix).reshape(n, h, wd, *cfg.kernel_size, -1).transpose(0, 5, 3, 4, 1, 2)
     expected = col2im(cols, (n, cfg.out_channels) + cfg.output_size, cfg.kernel_size, stride, padding, (1, 1))
-    np.testing.assert_allclose(blocks.conv_transpose2d(x, w_matrix), expected, rtol=1e-12, atol=1e-12)
+    with mock.patch.multiple(layout, **ANY_DEPTH_AND_WASTE, CHUNK_BYTES=chunk_bytes):
+        y = _blocks_of(cfg).conv_transpose2d(x, w_matrix)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("transposed", [False, True])
