@@ -52,10 +52,9 @@ def main():
             rounds[name].append((times[run_minigan], times[run_torch]))
         print(f"round {k + 1}: " + ", ".join(f"{a * 1e3:.1f}/{b * 1e3:.1f}" for a, b in
                                               (r[-1] for r in rounds.values())) + " ms", flush=True)
-    rows = list(rounds.items())
     print(f"\nthreads={args.threads} batch={args.batch} rounds={args.rounds} of repeats={args.repeats} (medians), "
           f"load average {load_before:.1f} before, {load_average():.1f} after\n")
-    print_table(rows)
+    print_table(rounds.items())
 
 
 if __name__ == "__main__":

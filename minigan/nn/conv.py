@@ -16,8 +16,9 @@ im2col and the gradients read without a copy.
 On NumPy, im2col and col2im go through the batch in chunks of about CHUNK_BYTES (a core's L2
 cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them. And
 where the kernel is a multiple of the stride on a large enough image (a DCGAN's 4x4 kernels of
-stride 2, from 16x16 up), ``_conv_transpose2d_array`` skips col2im: layout.Blocks adds the products
-up in cache on the space-to-depth image instead of writing them all out first.
+stride 2, from 16x16 up), ``_conv_transpose2d_array`` skips col2im: layout.Blocks gathers each
+output block's input pixels side by side in cache and multiplies them by the taps' weights stacked,
+on the space-to-depth image, instead of writing every product out first.
 """
 import math
 import threading
@@ -176,7 +177,7 @@ def _conv_transpose2d_array(x, x_matrix, w_matrix, kernel_size, output_size, str
     """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given both as the array
     and as x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
     y = col2im(x w), of shape (N, O) + output_size; or, where layout.Blocks fits, the same sums
-    added up in cache on the space-to-depth image."""
+    computed on the space-to-depth image, a few block rows at a time."""
     n, _, h, wd = x.shape
     kh, kw = kernel_size
     o, xp = w_matrix.shape[1] // (kh * kw), array_module(x_matrix)
