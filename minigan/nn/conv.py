@@ -13,12 +13,13 @@ image, and the columns are the matrix (n oh ow) x (kh kw c): each product is one
 all samples. Outputs are (N, C, H, W) views of channels-last memory, which the next layer's
 im2col and the gradients read without a copy.
 
-On NumPy, im2col and col2im go through the batch in chunks of about CHUNK_BYTES (a core's L2
-cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them. And
-where the kernel is a multiple of the stride on a large enough image (a DCGAN's 4x4 kernels of
-stride 2, from 16x16 up), ``_conv_transpose2d_array`` skips col2im: layout.Blocks gathers each
-output block's input pixels side by side in cache and multiplies them by the taps' weights stacked,
-on the space-to-depth image, instead of writing every product out first.
+On NumPy, im2col and col2im go through the batch in chunks of about layout.CHUNK_BYTES (a core's
+L2 cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them.
+
+Where the kernel is twice the stride (a DCGAN's 4x4 kernels of stride 2) and the products are deep
+enough, conv2d and conv_transpose2d run instead as ``WinogradConv2d`` and ``WinogradConvTranspose2d``:
+Winograd's F(2x2, 2x2) on the space-to-depth image (nn/winograd.py), 9 products where im2col has 16,
+in all three of a layer's products.
 """
 import math
 import threading
@@ -27,7 +28,8 @@ import numpy as np
 
 from ..backend import array_module, kernel
 from ..tensor import Function
-from .layout import CHUNK_BYTES, Blocks, copy_channels_last
+from .layout import copy_channels_last, over_batch
+from .winograd import Winograd
 
 
 def pair(value, name="argument"):
@@ -70,7 +72,7 @@ def im2col(x, kernel_size, stride, padding, dilation):
         sn, sy, sx, sc = padded.strides
         cols[batch] = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
             padded, (len(part), oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
-    _over_batch(xp, copy, n, n * c * (h + 2 * ph) * (w + 2 * pw) * x.itemsize)
+    over_batch(xp, copy, n, n * c * (h + 2 * ph) * (w + 2 * pw) * x.itemsize)
     return cols.transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow (a view)
 
 
@@ -111,18 +113,8 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
                     block[...] = taps
                 else:
                     block += taps
-    _over_batch(xp, add_taps, n, padded.nbytes)
+    over_batch(xp, add_taps, n, padded.nbytes)
     return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
-
-
-def _over_batch(xp, work, n, nbytes):
-    """Call work(batch) on slices that cover the batch 0..n-1, in chunks of about CHUNK_BYTES of
-    the nbytes that work reads or writes repeatedly. Other array modules than NumPy get one call
-    with the whole batch."""
-    count = min(n, math.ceil(nbytes / CHUNK_BYTES)) if xp is np else 1
-    bounds = [n * k // count for k in range(count + 1)] if count > 1 else [None, None]
-    for start, stop in zip(bounds, bounds[1:]):
-        work(slice(start, stop))
 
 
 _scratch = threading.local()  # one buffer per thread for the columns that col2im reads once
@@ -173,17 +165,13 @@ def _conv2d_array(x, w_matrix, kernel_size, stride, padding, dilation, output_si
     return y.transpose(0, 3, 1, 2), cols  # n o oh ow (a view)
 
 
-def _conv_transpose2d_array(x, x_matrix, w_matrix, kernel_size, output_size, stride, padding, dilation):
-    """The adjoint of _conv2d_array's map x -> y, applied to x (N, C, H, W), given both as the array
-    and as x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
-    y = col2im(x w), of shape (N, O) + output_size; or, where layout.Blocks fits, the same sums
-    computed on the space-to-depth image, a few block rows at a time."""
-    n, _, h, wd = x.shape
+def _conv_transpose2d_array(x_shape, x_matrix, w_matrix, kernel_size, output_size, stride, padding, dilation):
+    """The adjoint of _conv2d_array's map x -> y, applied to x of shape x_shape (N, C, H, W), given as
+    x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
+    y = col2im(x w), of shape (N, O) + output_size."""
+    n, _, h, wd = x_shape
     kh, kw = kernel_size
     o, xp = w_matrix.shape[1] // (kh * kw), array_module(x_matrix)
-    blocks = Blocks.fit(x, o, kernel_size, output_size, stride, padding, dilation)
-    if blocks is not None:
-        return blocks.conv_transpose2d(x, w_matrix)
     cols = _transient(xp, (len(x_matrix), w_matrix.shape[1]), xp.result_type(x_matrix, w_matrix))
     cols = xp.matmul(x_matrix, w_matrix, out=cols).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
     cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
@@ -221,7 +209,7 @@ class Conv2d(Function):
     def backward(self, grad):
         w_matrix, cols = self.saved
         g = _matrix(grad)  # (n oh ow) o
-        gx = (_conv_transpose2d_array(grad, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry)
+        gx = (_conv_transpose2d_array(grad.shape, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry)
               if self.needs_input_grad[0] else None)
         gw = _weight_grad(g, cols, self.weight_shape) if self.needs_input_grad[1] else None
         return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
@@ -234,7 +222,7 @@ class ConvTranspose2d(Function):
         size = conv_transpose_output_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
         x_matrix, w_matrix = _matrix(x), _weight_matrix(w)  # (n h w) c and c (kh kw o)
         self.save_for_backward(w_matrix, x_matrix)
-        return _add_bias(_conv_transpose2d_array(x, x_matrix, w_matrix, w.shape[2:], size, *self.geometry), b)
+        return _add_bias(_conv_transpose2d_array(x.shape, x_matrix, w_matrix, w.shape[2:], size, *self.geometry), b)
 
     # y = col2im(x W) + b: grad_x = cols(grad) W^T (a convolution), grad_W = x^T cols(grad),
     # grad_b = sum of grad over n, h, w
@@ -242,6 +230,42 @@ class ConvTranspose2d(Function):
         w_matrix, x_matrix = self.saved
         gx, cols = _conv2d_array(grad, w_matrix, self.weight_shape[2:], *self.geometry, output_size=self.input_size)
         gw = _weight_grad(x_matrix, cols, self.weight_shape) if self.needs_input_grad[1] else None
+        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+
+
+class WinogradConv2d(Function):
+    """conv2d where nn.winograd fits: y = A^T (V U) A, with V = B^T x B and U = G w G^T."""
+
+    def forward(self, x, w, b=None, *, plan):
+        self.plan = plan
+        u, v = plan.weights(w), plan.input_tiles(x)
+        self.save_for_backward(u, v)
+        return _add_bias(plan.output(np.matmul(v, u)), b)
+
+    # with gM = A grad A^T: grad_x = B (gM U^T) B^T, grad_w = G^T (V^T gM) G, grad_b = sum of grad
+    def backward(self, grad):
+        u, v = self.saved
+        g = self.plan.output_tiles(grad)
+        gx = self.plan.input(np.matmul(g, u.transpose(0, 2, 1))) if self.needs_input_grad[0] else None
+        gw = self.plan.weight_grad(np.matmul(v.transpose(0, 2, 1), g)) if self.needs_input_grad[1] else None
+        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+
+
+class WinogradConvTranspose2d(Function):
+    """conv_transpose2d where nn.winograd fits: y = B (X U^T) B^T, with X = A x A^T and U = G w G^T."""
+
+    def forward(self, x, w, b=None, *, plan):
+        self.plan = plan
+        u, g = plan.weights(w), plan.output_tiles(x)
+        self.save_for_backward(u, g)
+        return _add_bias(plan.input(np.matmul(g, u.transpose(0, 2, 1))), b)
+
+    # with V = B^T grad B: grad_x = A^T (V U) A, grad_w = G^T (V^T X) G, grad_b = sum of grad
+    def backward(self, grad):
+        u, g = self.saved
+        v = self.plan.input_tiles(grad)
+        gx = self.plan.output(np.matmul(v, u)) if self.needs_input_grad[0] else None
+        gw = self.plan.weight_grad(np.matmul(v.transpose(0, 2, 1), g)) if self.needs_input_grad[1] else None
         return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
 
 
@@ -263,6 +287,11 @@ def _check(op, x, weight, bias, in_axis, out_axis, **geometry):
     return pairs
 
 
+def _array(x):
+    """The array of a Tensor (or x itself): its type says which backend runs the op."""
+    return getattr(x, "data", x)
+
+
 def _check_output(op, size, x, weight):
     if min(size) < 1:
         raise ValueError(f"{op}: the output would be empty, size {size} for input {x.shape} "
@@ -274,7 +303,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     torch.nn.functional.conv2d; stride, padding and dilation are ints or (h, w) pairs."""
     g = _check("conv2d", x, weight, bias, 1, 0, stride=stride, padding=padding, dilation=dilation)
     _check_output("conv2d", conv_output_size(x.shape[2:], weight.shape[2:], **g), x, weight)
-    return Conv2d.apply(x, weight, *([] if bias is None else [bias]), **g)
+    bias = [] if bias is None else [bias]
+    plan = Winograd.fit(_array(x), x.shape, len(weight), weight.shape[2:], **g)
+    if plan is not None:
+        return WinogradConv2d.apply(x, weight, *bias, plan=plan)
+    return Conv2d.apply(x, weight, *bias, **g)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, *, dilation=1):
@@ -288,5 +321,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         if op >= max(s, d):
             raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller than "
                              f"either stride {stride!r} or dilation {dilation!r}")
-    _check_output("conv_transpose2d", conv_transpose_output_size(x.shape[2:], weight.shape[2:], **g), x, weight)
-    return ConvTranspose2d.apply(x, weight, *([] if bias is None else [bias]), **g)
+    size = conv_transpose_output_size(x.shape[2:], weight.shape[2:], **g)
+    _check_output("conv_transpose2d", size, x, weight)
+    bias = [] if bias is None else [bias]
+    geometry = {name: g[name] for name in ("stride", "padding", "dilation")}
+    plan = Winograd.fit(_array(x), (len(x), weight.shape[1]) + size, len(weight), weight.shape[2:], **geometry)
+    if plan is not None:
+        return WinogradConvTranspose2d.apply(x, weight, *bias, plan=plan)
+    return ConvTranspose2d.apply(x, weight, *bias, **g)
