@@ -81,18 +81,20 @@ def test_channels_first_and_channels_last_give_the_same_output_and_gradients(tra
 
 @given(data=st.data(), chunk_bytes=CHUNKS)
 def test_each_transform_is_the_adjoint_of_its_partner(data, chunk_bytes):
-    # <T a, b> = <a, T* b> for (input_tiles, input), (output, output_tiles), (weights, weight_grad)
+    # <T a, b> = <a, T* b> for (input_tiles, input), (output, output_tiles), and weights with weight_grad,
+    # which takes the gradient of U as the product V^T gM
     cfg = data.draw(winograd_configs())
     plan = Winograd((cfg.batch, cfg.in_channels) + cfg.size, pair(cfg.stride), pair(cfg.padding))
     o, (th, tw), (sh, sw) = cfg.out_channels, plan.tiles, plan.stride
     tiles, depth = cfg.batch * th * tw, sh * sw * cfg.in_channels
-    pairs = [(plan.input_tiles, plan.input, cfg.x_shape, (9, tiles, depth)),
-             (plan.output, plan.output_tiles, (9, tiles, o), (cfg.batch, o) + cfg.output_size),
-             (plan.weights, plan.weight_grad, cfg.weight_shape, (9, depth, o))]
+    v, g = data.draw(float_arrays((9, tiles, depth), kinks=())), data.draw(float_arrays((9, tiles, o), kinks=()))
+    x, w = data.draw(float_arrays(cfg.x_shape, kinks=())), data.draw(float_arrays(cfg.weight_shape, kinks=()))
+    y = data.draw(float_arrays((cfg.batch, o) + cfg.output_size, kinks=()))
     with mock.patch.object(layout, "CHUNK_BYTES", chunk_bytes):
-        for forward, adjoint, a_shape, b_shape in pairs:
-            a, b = data.draw(float_arrays(a_shape, kinks=())), data.draw(float_arrays(b_shape, kinks=()))
-            np.testing.assert_allclose(np.vdot(forward(a), b), np.vdot(a, adjoint(b)), rtol=1e-10, atol=1e-10)
+        for left, right in [((plan.input_tiles(x), v), (x, plan.input(v))),
+                            ((plan.output(g), y), (g, plan.output_tiles(y))),
+                            ((plan.weights(w), np.matmul(v.transpose(0, 2, 1), g)), (w, plan.weight_grad(v, g)))]:
+            np.testing.assert_allclose(np.vdot(*left), np.vdot(*right), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("transposed", [False, True])

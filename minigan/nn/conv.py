@@ -185,8 +185,9 @@ def _weight_grad(a_matrix, cols, shape):
     return array_module(grad).ascontiguousarray(grad.transpose(0, 3, 1, 2))  # a b kh kw
 
 
-def _bias_grad(grad):
-    return grad.sum(axis=(0, 2, 3))
+def _with_bias_grad(fn, gx, gw, grad):
+    """fn's input and weight gradients, and the bias's (grad summed over n, h, w) when fn has a bias."""
+    return (gx, gw) + ((grad.sum(axis=(0, 2, 3)),) if len(fn.needs_input_grad) == 3 else ())
 
 
 def _add_bias(y, b):
@@ -212,7 +213,7 @@ class Conv2d(Function):
         gx = (_conv_transpose2d_array(grad.shape, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry)
               if self.needs_input_grad[0] else None)
         gw = _weight_grad(g, cols, self.weight_shape) if self.needs_input_grad[1] else None
-        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+        return _with_bias_grad(self, gx, gw, grad)
 
 
 class ConvTranspose2d(Function):
@@ -230,7 +231,7 @@ class ConvTranspose2d(Function):
         w_matrix, x_matrix = self.saved
         gx, cols = _conv2d_array(grad, w_matrix, self.weight_shape[2:], *self.geometry, output_size=self.input_size)
         gw = _weight_grad(x_matrix, cols, self.weight_shape) if self.needs_input_grad[1] else None
-        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+        return _with_bias_grad(self, gx, gw, grad)
 
 
 class WinogradConv2d(Function):
@@ -247,8 +248,8 @@ class WinogradConv2d(Function):
         u, v = self.saved
         g = self.plan.output_tiles(grad)
         gx = self.plan.input(np.matmul(g, u.transpose(0, 2, 1))) if self.needs_input_grad[0] else None
-        gw = self.plan.weight_grad(np.matmul(v.transpose(0, 2, 1), g)) if self.needs_input_grad[1] else None
-        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+        gw = self.plan.weight_grad(v, g) if self.needs_input_grad[1] else None
+        return _with_bias_grad(self, gx, gw, grad)
 
 
 class WinogradConvTranspose2d(Function):
@@ -265,8 +266,8 @@ class WinogradConvTranspose2d(Function):
         u, g = self.saved
         v = self.plan.input_tiles(grad)
         gx = self.plan.output(np.matmul(v, u)) if self.needs_input_grad[0] else None
-        gw = self.plan.weight_grad(np.matmul(v.transpose(0, 2, 1), g)) if self.needs_input_grad[1] else None
-        return (gx, gw) + ((_bias_grad(grad),) if len(self.needs_input_grad) == 3 else ())
+        gw = self.plan.weight_grad(v, g) if self.needs_input_grad[1] else None
+        return _with_bias_grad(self, gx, gw, grad)
 
 
 def _check(op, x, weight, bias, in_axis, out_axis, **geometry):

@@ -109,17 +109,21 @@ class Winograd:
     # U = G w G^T, w (O, C, 2 sh, 2 sw) as W[a, b] = w[o, c, sh a + di, sw b + dj], (di dj c) x o
     def weights(self, w):
         """The (9, sh sw C, O) matrices U for w in conv2d's layout (conv_transpose2d's weight
-        (in, out, kh, kw) maps the small image to the big one, so it is the same array)."""
+        (in, out, kh, kw) maps the small image to the big one, so it is the same array). They are
+        transposed views of o (di dj c) memory, which reads w in its own order of o (a copy with o
+        last would read w a whole filter apart at every step)."""
         (sh, sw), o = self.stride, w.shape[0]
-        w = w.reshape(o, self.channels, 2, sh, 2, sw).transpose(2, 4, 3, 5, 1, 0)  # a b di dj c o
-        return _spread_both(w).reshape(9, -1, o)
+        w = w.reshape(o, self.channels, 2, sh, 2, sw).transpose(2, 4, 0, 3, 5, 1)  # a b o di dj c
+        return _spread_both(w).reshape(9, o, -1).transpose(0, 2, 1)
 
-    # grad_w = G^T gU G, back in w's layout
-    def weight_grad(self, grad_u):
-        (sh, sw), o = self.stride, grad_u.shape[-1]
-        grad = grad_u.reshape(3, 3, sh, sw, self.channels, o)  # u v di dj c o
-        grad = _join_both(grad, np.empty((2, 2) + grad.shape[2:], grad.dtype))  # a b di dj c o
-        return np.ascontiguousarray(grad.transpose(5, 4, 0, 2, 1, 3)).reshape(o, self.channels, 2 * sh, 2 * sw)
+    # gU = V^T gM, grad_w = G^T gU G, back in w's layout
+    def weight_grad(self, v, g):
+        """The weight gradient from the (9, N th tw, sh sw C) matrices V and (9, N th tw, O) gM.
+        It multiplies out gU transposed, o (di dj c), for the same reason as weights."""
+        (sh, sw), o = self.stride, g.shape[-1]
+        grad = np.matmul(g.transpose(0, 2, 1), v).reshape(3, 3, o, sh, sw, self.channels)  # u v o di dj c
+        grad = _join_both(grad, np.empty((2, 2) + grad.shape[2:], grad.dtype))  # a b o di dj c
+        return np.ascontiguousarray(grad.transpose(2, 5, 0, 3, 1, 4)).reshape(o, self.channels, 2 * sh, 2 * sw)
 
     # V = B^T d B on every tile of 3x3 blocks d of the padded big image
     def input_tiles(self, x):
