@@ -1,3 +1,6 @@
+import types
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +10,7 @@ from torch_parity import assert_matches_torch
 
 import minigan as mg
 import minigan.nn.functional as F
+from minigan.nn import conv
 from minigan.nn.conv import col2im, im2col, pair
 from minigan.testing import conv_configs, float_arrays
 
@@ -23,23 +27,56 @@ def _geometry(cfg):
     return tuple(pair(v) for v in (cfg.stride, cfg.padding, cfg.dilation))
 
 
+def _columns(planar):
+    """Within it, every convolution's columns are planar, or none are."""
+    return mock.patch.object(conv, "planar_columns", lambda shape, xp: planar)
+
+
+def _ours(transposed, planar, **kwargs):
+    """conv2d or conv_transpose2d with planar columns or channels-last ones, checking that it takes them."""
+    def call(*tensors):
+        with _columns(planar):
+            out = OURS[transposed](*tensors, **kwargs)
+        assert out.grad_fn is None or out.grad_fn.planar == planar
+        return out
+    return call
+
+
 @pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data(), bias=st.booleans())
-def test_gradcheck(transposed, data, bias):
+def test_gradcheck(transposed, planar, data, bias):
     cfg = data.draw(conv_configs(transposed))
     assume(not cfg.empty)
     tensors = [mg.tensor(a, requires_grad=True) for a in _arrays(data, cfg, bias)]
-    assert mg.gradcheck(lambda *t: OURS[transposed](*t, **cfg.kwargs), tensors)
+    assert mg.gradcheck(_ours(transposed, planar, **cfg.kwargs), tensors)
 
 
 @pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data(), bias=st.booleans())
-def test_matches_torch(transposed, data, bias):
+def test_matches_torch(transposed, planar, data, bias):
     cfg = data.draw(conv_configs(transposed))
     assume(not cfg.empty)
-    assert_matches_torch(lambda *t: OURS[transposed](*t, **cfg.kwargs),
-                         lambda *t: TORCH[transposed](*t, **cfg.kwargs),
+    assert_matches_torch(_ours(transposed, planar, **cfg.kwargs), lambda *t: TORCH[transposed](*t, **cfg.kwargs),
                          _arrays(data, cfg, bias), rtol=1e-9)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("channels, width, planar", [(1, 4, True), (1, 3, False), (5, 16, True), (6, 16, False),
+                                                      (64, 32, False)])
+def test_columns_are_planar_where_an_output_row_is_longer_than_a_row_of_taps(transposed, channels, width, planar):
+    """kw C < OW, with 3x3 kernels: OW is conv2d's output width, conv_transpose2d's input width; the
+    columns' image, with C channels, is conv2d's input and conv_transpose2d's output."""
+    x = mg.zeros(2, 4 if transposed else channels, width, width, requires_grad=True)
+    out = OURS[transposed](x, mg.zeros(4, channels, 3, 3), padding=1)
+    assert out.grad_fn.planar == planar
+
+
+def test_columns_stay_channels_last_on_other_array_modules():
+    """CuPy's kernels were measured channels last."""
+    assert conv.planar_columns((2, 1, 3, 3, 64, 64), np)
+    assert not conv.planar_columns((2, 1, 3, 3, 64, 64), types.ModuleType("cupy"))
 
 
 def _channels_last(a):
@@ -48,8 +85,9 @@ def _channels_last(a):
 
 
 @pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data())
-def test_channels_first_and_channels_last_inputs_give_the_same_output_and_gradients(transposed, data):
+def test_channels_first_and_channels_last_inputs_give_the_same_output_and_gradients(transposed, planar, data):
     cfg = data.draw(conv_configs(transposed))
     assume(not cfg.empty)
     x, w = _arrays(data, cfg, bias=False)
@@ -57,8 +95,9 @@ def test_channels_first_and_channels_last_inputs_give_the_same_output_and_gradie
     results = []
     for layout in (np.ascontiguousarray, _channels_last):
         xt, wt = mg.tensor(layout(x), requires_grad=True), mg.tensor(w, requires_grad=True)
-        out = OURS[transposed](xt, wt, **cfg.kwargs)
-        out.backward(layout(grad))
+        out = _ours(transposed, planar, **cfg.kwargs)(xt, wt)
+        with _columns(planar):
+            out.backward(layout(grad))
         results.append([out.numpy(), xt.grad.numpy(), wt.grad.numpy()])
     for first, last in zip(*results):
         np.testing.assert_allclose(first, last, rtol=1e-12, atol=1e-12)
@@ -80,8 +119,9 @@ def test_output_shape_or_clear_error(transposed, data):
         assert out.shape[2:] == cfg.output_size
 
 
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data())
-def test_conv_transpose2d_is_the_adjoint_of_conv2d(data):
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(planar, data):
     # <conv2d(x, w), y> = <x, conv_transpose2d(y, w)> when the transposed output has x's size
     cfg = data.draw(conv_configs())
     assume(not cfg.empty)
@@ -90,34 +130,61 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(data):
     back = cfg._replace(transposed=True, size=cfg.output_size, in_channels=cfg.out_channels,
                         out_channels=cfg.in_channels)
     output_padding = tuple(n - m for n, m in zip(cfg.size, back.output_size))
-    conv = F.conv2d(mg.tensor(x), mg.tensor(w), **cfg.kwargs).numpy()
-    conv_t = F.conv_transpose2d(mg.tensor(y), mg.tensor(w), output_padding=output_padding, **cfg.kwargs).numpy()
-    np.testing.assert_allclose(np.sum(conv * y), np.sum(x * conv_t), rtol=1e-10, atol=1e-10)
+    forward = _ours(False, planar, **cfg.kwargs)(mg.tensor(x), mg.tensor(w)).numpy()
+    adjoint = _ours(True, planar, output_padding=output_padding, **cfg.kwargs)(mg.tensor(y), mg.tensor(w)).numpy()
+    np.testing.assert_allclose(np.sum(forward * y), np.sum(x * adjoint), rtol=1e-10, atol=1e-10)
 
 
+def _memory_order(a):
+    """a's axes longer than 1, from the largest stride to the smallest."""
+    return sorted((k for k in range(a.ndim) if a.shape[k] > 1), key=lambda k: -a.strides[k])
+
+
+def _long_axes(a, order):
+    return [k for k in order if a.shape[k] > 1]
+
+
+# memory orders, slowest first: columns (N, C, kh, kw, OH, OW) n oh ow kh kw c or c kh kw n oh ow,
+# images (N, C, H, W) n h w c or n c h w
+COLUMNS_ORDER = {False: (0, 4, 5, 2, 3, 1), True: (1, 2, 3, 0, 4, 5)}
+IMAGE_ORDER = {False: (0, 2, 3, 1), True: (0, 1, 2, 3)}
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_the_products_read_the_columns_without_a_copy(planar):
+    cols = im2col(np.ones((2, 3, 9, 9)), (3, 3), (2, 2), (1, 1), (1, 1), planar)
+    w = np.ones((4, 3, 3, 3))
+    assert np.shares_memory(conv._as_matrix(cols, conv.COLUMN_ROWS, planar), cols)
+    assert np.shares_memory(conv._as_matrix(w, conv.WEIGHT_ROWS, planar), w) == planar  # else (kh kw c): a small copy
+
+
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data())
-def test_im2col_reads_each_window(data):
+def test_im2col_reads_each_window(planar, data):
     cfg = data.draw(conv_configs())
     assume(not cfg.empty)
     x = data.draw(float_arrays(cfg.x_shape, kinks=()))
     stride, padding, dilation = _geometry(cfg)
-    cols = im2col(x, cfg.kernel_size, stride, padding, dilation)
+    cols = im2col(x, cfg.kernel_size, stride, padding, dilation, planar)
     padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
     i, j, oh, ow = np.ix_(*(np.arange(n) for n in cols.shape[2:]))
     rows, columns = oh * stride[0] + i * dilation[0], ow * stride[1] + j * dilation[1]  # kh kw oh ow
     assert cols.shape == cfg.x_shape[:2] + cfg.kernel_size + cfg.output_size
     np.testing.assert_array_equal(cols, padded[:, :, rows, columns])
+    assert _memory_order(cols) == _long_axes(cols, COLUMNS_ORDER[planar])
 
 
+@pytest.mark.parametrize("planar", [False, True])
 @given(data=st.data())
-def test_col2im_is_the_adjoint_of_im2col(data):
+def test_col2im_is_the_adjoint_of_im2col(planar, data):
     cfg = data.draw(conv_configs())
     assume(not cfg.empty)
     x = data.draw(float_arrays(cfg.x_shape, kinks=()))
     cols = data.draw(float_arrays(cfg.x_shape[:2] + cfg.kernel_size + cfg.output_size, kinks=()))
     geometry = (cfg.kernel_size,) + _geometry(cfg)
-    back = col2im(cols, cfg.x_shape, *geometry)
+    back = col2im(cols, cfg.x_shape, *geometry, planar)
     assert back.shape == cfg.x_shape
+    assert _memory_order(back) == _long_axes(back, IMAGE_ORDER[planar])
     np.testing.assert_allclose(np.sum(im2col(x, *geometry) * cols), np.sum(x * back), rtol=1e-10, atol=1e-10)
 
 

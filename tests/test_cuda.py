@@ -151,12 +151,14 @@ def test_adam_step_group_kernel(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("planar", [False, True])
 @given(cfg=conv_configs(), data=st.data())
-def test_im2col_and_col2im_kernels(cfg, dtype, data):
+def test_im2col_and_col2im_kernels(cfg, dtype, planar, data):
     """Exact: im2col copies, col2im adds the taps in the reference's order. Inputs come in several memory
-    layouts (the kernels read through strides); outputs are laid out as the reference lays out its own."""
+    layouts (the kernels read through strides); outputs are laid out as the reference lays out its own,
+    channels last or planar."""
     assume(not cfg.empty)
-    geometry = (cfg.kernel_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation))
+    geometry = (cfg.kernel_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation), planar)
     rng = seeded(data)
     x = rng.standard_normal(cfg.x_shape).astype(dtype)
     cols_expected = conv.im2col.reference(x, *geometry)

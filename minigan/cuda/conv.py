@@ -2,9 +2,9 @@
 names and signatures in minigan/nn/conv.py.
 
 The kernels read and write through strides. Inputs are read as they come (views cost no copy);
-outputs are laid out in memory as the NumPy reference lays out its own (channels last), so the
-code around them sees the same strides on either device and its transposes cost no copy on the GPU
-either. Threads run channel fastest when the output is channels last, so that neighbouring threads
+outputs are laid out in memory as the NumPy reference lays out its own (channels last, or planar
+where asked, which conv does on NumPy only), so the code around them sees the same strides on either
+device and its transposes cost no copy on the GPU either. Threads run channel fastest when the output is channels last, so that neighbouring threads
 write neighbouring memory.
 """
 import functools
@@ -16,28 +16,28 @@ from .loader import BLOCK, element_strides, empty_in_order, grid_for, has_kernel
 _LIMIT = 2 ** 31  # the kernels split flat indices in 32-bit arithmetic
 
 
-def im2col(x, kernel_size, stride, padding, dilation):
+def im2col(x, kernel_size, stride, padding, dilation, planar=False):
     """cols[n, c, i, j, oh, ow] = x_padded[n, c, oh sh + i dh, ow sw + j dw] (zero padding), shape
     (N, C, kh, kw, OH, OW); one thread per output position (n, c, oh, ow).
     Replaces minigan.nn.conv.im2col (NumPy)."""
     from ..nn.conv import conv_output_size
     out_size = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
     if not has_kernels(x):
-        return reference("nn.conv", "im2col")(x, kernel_size, stride, padding, dilation)
-    cols = empty_in_order(x.shape[:2] + tuple(kernel_size) + out_size, x.dtype, _reference_order("im2col"))
+        return reference("nn.conv", "im2col")(x, kernel_size, stride, padding, dilation, planar)
+    cols = empty_in_order(x.shape[:2] + tuple(kernel_size) + out_size, x.dtype, _reference_order("im2col", planar))
     threads = x.shape[0] * x.shape[1] * out_size[0] * out_size[1]
     return _launch("im2col", x, cols, threads, (x, *element_strides(x), cols, *element_strides(cols)), x.shape,
                    kernel_size, out_size, stride, padding, dilation, c_fastest=_channels_fastest(cols, (4, 5)))
 
 
-def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation, planar=False):
     """x[n, c, h, w] = the sum of cols[n, c, i, j, oh, ow] over the taps (i, j) that read (h, w): the
     adjoint of im2col, without atomics, adding the taps in the reference's order. Without dilation one
     thread per channel and cell of stride_h x stride_w pixels, which finds its taps without a division;
     with dilation one per channel and pixel. Replaces minigan.nn.conv.col2im (NumPy)."""
     if not has_kernels(cols):
-        return reference("nn.conv", "col2im")(cols, input_shape, kernel_size, stride, padding, dilation)
-    x = empty_in_order(tuple(input_shape), cols.dtype, _reference_order("col2im"))
+        return reference("nn.conv", "col2im")(cols, input_shape, kernel_size, stride, padding, dilation, planar)
+    x = empty_in_order(tuple(input_shape), cols.dtype, _reference_order("col2im", planar))
     arrays, n, c = (cols, *element_strides(cols), x, *element_strides(x)), *x.shape[:2]
     geometry = (x.shape, kernel_size, cols.shape[-2:], stride, padding, dilation)
     c_fastest = _channels_fastest(x, (2, 3))
@@ -50,13 +50,14 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
 
 
 @functools.lru_cache(maxsize=None)
-def _reference_order(name):
+def _reference_order(name, planar):
     """The memory order (``memory_order``) of the NumPy reference's output for a small contiguous input,
-    every axis longer than 1; C order if it is not dense."""
+    every axis longer than 1, in the layout ``planar`` or channels last; C order if it is not dense."""
     from ..nn import conv
     geometry = ((2, 2), (1, 1), (0, 0), (1, 1))
     x, cols = np.zeros((2, 3, 4, 5), np.float32), np.zeros((2, 3, 2, 2, 3, 4), np.float32)
-    out = conv.im2col.reference(x, *geometry) if name == "im2col" else conv.col2im.reference(cols, x.shape, *geometry)
+    out = (conv.im2col.reference(x, *geometry, planar) if name == "im2col"
+           else conv.col2im.reference(cols, x.shape, *geometry, planar))
     return memory_order(out) or tuple(range(out.ndim))
 
 

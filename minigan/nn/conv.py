@@ -11,7 +11,9 @@ Layout, for speed: the NumPy im2col and col2im keep the channels last in memory,
 and every tap's add runs along the channel axis (long) rather than along a row of a small
 image, and the columns are the matrix (n oh ow) x (kh kw c): each product is one BLAS call over
 all samples. Outputs are (N, C, H, W) views of channels-last memory, which the next layer's
-im2col and the gradients read without a copy.
+im2col and the gradients read without a copy. For a thin image (a first layer's 1 or 3 channels)
+those runs are a few numbers long, so its columns are planar instead, (c kh kw) x (n oh ow) in
+memory, and their copies and adds run along output rows (``planar_columns``).
 
 On NumPy, im2col and col2im go through the batch in chunks of about layout.CHUNK_BYTES (a core's
 L2 cache), so that a chunk's padded images stay in cache while all kh*kw taps read or add them.
@@ -28,8 +30,23 @@ import numpy as np
 
 from ..backend import array_module, kernel
 from ..tensor import Function
-from .layout import copy_channels_last, over_batch
+from .layout import copy_channels_last, in_memory_order, over_batch
 from .winograd import Winograd
+
+# Memory orders, slowest axis first, of images (N, C, H, W) and of columns (N, C, kh, kw, OH, OW),
+# channels last (planar False) or planar (True); the taps (c, kh, kw) in the columns' memory order,
+# which the matrices of columns (rows n oh ow) and of weights (A, C, kh, kw) (rows a) take.
+IMAGE_ORDER = {False: (0, 2, 3, 1), True: (0, 1, 2, 3)}
+COLUMNS_ORDER = {False: (0, 4, 5, 2, 3, 1), True: (1, 2, 3, 0, 4, 5)}
+TAPS = {planar: tuple(k for k in order if k in (1, 2, 3)) for planar, order in COLUMNS_ORDER.items()}
+COLUMN_ROWS, WEIGHT_ROWS = (0, 4, 5), (0,)
+
+
+def planar_columns(shape, xp):
+    """Whether columns of ``shape`` (N, C, kh, kw, OH, OW) are planar: on NumPy, where an output row,
+    which planar copies and adds run along, is longer than a row of taps (kw C numbers), the longest
+    run that channels-last ones have. CuPy keeps channels last, the layout its kernels were measured in."""
+    return xp is np and shape[3] * shape[1] < shape[5]
 
 
 def pair(value, name="argument"):
@@ -53,68 +70,71 @@ def conv_transpose_output_size(size, kernel_size, stride, padding, output_paddin
 
 
 @kernel
-def im2col(x, kernel_size, stride, padding, dilation):
+def im2col(x, kernel_size, stride, padding, dilation, planar=False):
     """The receptive fields of x (N, C, H, W) as columns of shape (N, C, kh, kw, OH, OW):
     cols[n, c, i, j, oh, ow] = x_padded[n, c, oh sh + i dh, ow sw + j dw].
 
-    This NumPy version lays them out channels last in memory (n oh ow kh kw c) and returns a
-    transposed view; the CUDA kernel returns them contiguous. conv2d takes either."""
+    This NumPy version lays them out in memory channels last (n oh ow kh kw c) or, when ``planar``,
+    as (c kh kw n oh ow), and returns a transposed view; the CUDA kernel lays them out the same way.
+    conv2d takes either."""
     xp = array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = conv_output_size((h, w), kernel_size, stride, padding, dilation)
-    cols = xp.empty((n, oh, ow, kh, kw, c), x.dtype)
+    cols = in_memory_order(xp.empty, (n, c, kh, kw, oh, ow), x.dtype, COLUMNS_ORDER[planar])
 
-    def copy(batch):  # pad channels last, then one strided copy reads every window in runs of kw c
+    def copy(batch):  # pad, then one strided copy, in the columns' order, reads every window
         part = x[batch]
-        padded = xp.zeros((len(part), h + 2 * ph, w + 2 * pw, c), x.dtype)  # n h w c
-        copy_channels_last(padded[:, ph:ph + h, pw:pw + w], part)
-        sn, sy, sx, sc = padded.strides
+        padded = in_memory_order(xp.zeros, (len(part), c, h + 2 * ph, w + 2 * pw), x.dtype, IMAGE_ORDER[planar])
+        copy_channels_last(padded[:, :, ph:ph + h, pw:pw + w].transpose(0, 2, 3, 1), part)
+        sn, sc, sy, sx = padded.strides
         cols[batch] = xp.lib.stride_tricks.as_strided(  # a view: each element read by every window holding it
-            padded, (len(part), oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy * dh, sx * dw, sc))
+            padded, (len(part), c, kh, kw, oh, ow), (sn, sc, sy * dh, sx * dw, sy * sh, sx * sw))
     over_batch(xp, copy, n, n * c * (h + 2 * ph) * (w + 2 * pw) * x.itemsize)
-    return cols.transpose(0, 5, 3, 4, 1, 2)  # n oh ow kh kw c -> n c kh kw oh ow (a view)
+    return cols
 
 
 @kernel
-def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation, planar=False):
     """The adjoint of im2col: each column entry (N, C, kh, kw, OH, OW) added back into the
     input position (N, C, H, W) it was read from; taps that overlap add up. ``cols`` may have
-    any strides (fastest channels last in memory, as conv lays it out); OH, OW are read from its
-    shape. Returns a view of channels-last memory.
+    any strides (fastest the channels, or for ``planar`` the output rows, as conv lays them out);
+    OH, OW are read from its shape. Returns a view of channels-last memory, or of channels-first
+    memory for ``planar``.
 
-    Without dilation, taps i..i+sh-1 write distinct, neighbouring rows (and so along w): such a
-    block of taps adds in one call, reading runs of sw*c numbers rather than c. Every position
-    still receives its taps in the order (i, j), as with one tap at a time. When the first block
-    is a whole stride of taps, it writes every position of the first sh*oh rows and sw*ow columns
-    once: it is copied in rather than added to zeros, and only the rest is zeroed."""
+    Channels last and without dilation, taps i..i+sh-1 write distinct, neighbouring rows (and so
+    along w): such a block of taps adds in one call, reading runs of sw*c numbers rather than c.
+    (Planar, one tap at a time reads runs of OW.) Every position still receives its taps in the
+    order (i, j), as with one tap at a time. Where the taps i < sh, j < sw write every position of
+    the first sh*oh rows and sw*ow columns once, they are copied in rather than added to zeros, and
+    only the rest is zeroed."""
     xp = array_module(cols)
     n, c, h, w = input_shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     oh, ow = cols.shape[-2:]
-    cols = cols.transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c (a view)
-    bh, bw = (sh if dh == 1 else 1), (sw if dw == 1 else 1)  # taps per block
-    first_fills = min(bh, kh) == sh and min(bw, kw) == sw
-    # n h w c, with a stride's slack so that the rows of every block reshape to (oh, sh)
-    padded = (xp.empty if first_fills else xp.zeros)((n, h + 2 * ph + sh - 1, w + 2 * pw + sw - 1, c), cols.dtype)
+    bh, bw = (1, 1) if planar else (sh if dh == 1 else 1, sw if dw == 1 else 1)  # taps per block
+    first_fills = (dh == 1 or sh == 1) and kh >= sh and (dw == 1 or sw == 1) and kw >= sw
+    # with a stride's slack, so that the rows of every block reshape to (oh, sh)
+    shape = (n, c, h + 2 * ph + sh - 1, w + 2 * pw + sw - 1)
+    padded = in_memory_order(xp.empty if first_fills else xp.zeros, shape, cols.dtype, IMAGE_ORDER[planar])
 
     def add_taps(batch):
         if first_fills:
-            padded[batch, sh * oh:] = 0
-            padded[batch, :sh * oh, sw * ow:] = 0
+            padded[batch, :, sh * oh:] = 0
+            padded[batch, :, :sh * oh, sw * ow:] = 0
         for i in range(0, kh, bh):
             for j in range(0, kw, bw):  # the block of taps i' = i..i+ti-1, j' = j..j+tj-1:
-                # padded[n, oh sh + i' dh, ow sw + j' dw, c] += cols[n, oh, ow, i', j', c]
+                # padded[n, c, oh sh + i' dh, ow sw + j' dw] += cols[n, c, i', j', oh, ow]
                 ti, tj = min(bh, kh - i), min(bw, kw - j)
-                block = padded[batch, i * dh:i * dh + sh * oh, j * dw:j * dw + sw * ow]
-                block = block.reshape(len(block), oh, sh, ow, sw, c)[:, :, :ti, :, :tj]  # n oh i' ow j' c
-                taps = cols[batch, :, :, i:i + ti, j:j + tj].transpose(0, 1, 3, 2, 4, 5)
-                if first_fills and i == j == 0:
+                block = padded[batch, :, i * dh:i * dh + sh * oh, j * dw:j * dw + sw * ow]
+                block = block.reshape(len(block), c, oh, sh, ow, sw)[:, :, :, :ti, :, :tj]  # n c oh i' ow j'
+                taps = cols[batch, :, i:i + ti, j:j + tj].transpose(0, 1, 4, 2, 5, 3)
+                if first_fills and i < sh and j < sw:
                     block[...] = taps
                 else:
                     block += taps
-    over_batch(xp, add_taps, n, padded.nbytes)
-    return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)  # n c h w (a view)
+    over_batch(xp, add_taps, n, math.prod(shape) * cols.itemsize)
+    return padded[:, :, ph:ph + h, pw:pw + w]  # n c h w (a view)
 
 
 _scratch = threading.local()  # one buffer per thread for the columns that col2im reads once
@@ -144,45 +164,55 @@ def _matrix(a):
     return xp.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(-1, c)  # n h w c
 
 
-def _weight_matrix(w):
-    """w (A, B, kh, kw) as the matrix a x (kh kw b), matching the columns' order (a small copy)."""
-    return w.transpose(0, 2, 3, 1).reshape(len(w), -1)
+def _as_matrix(a, rows, planar):
+    """Columns or weights ``a`` as a matrix: the axes ``rows`` merged into its rows, the taps into
+    its columns, in the order TAPS[planar]. A view of columns that im2col laid out (not of a crop)."""
+    return a.transpose(rows + TAPS[planar]).reshape(math.prod(a.shape[k] for k in rows), -1)
 
 
-def _conv2d_array(x, w_matrix, kernel_size, stride, padding, dilation, output_size=None):
+def _from_matrix(m, shape, rows, planar):
+    """The inverse of _as_matrix: the matrix m back to an array of ``shape`` (a view)."""
+    axes = rows + TAPS[planar]
+    return m.reshape(tuple(shape[k] for k in axes)).transpose(tuple(int(k) for k in np.argsort(axes)))
+
+
+def _conv2d_array(x, w_matrix, kernel_size, stride, padding, dilation, planar, output_size=None):
     """y[n, o, oh, ow] = sum_{c i j} w[o, c, i, j] x_padded[n, c, oh sh + i dh, ow sw + j dw],
-    with w (O, C, kh, kw) given as w_matrix = _weight_matrix(w).
+    with w (O, C, kh, kw) given as w_matrix = _as_matrix(w, WEIGHT_ROWS, planar).
 
-    Returns y (N, O, OH, OW) and the columns, the matrix (n oh ow) x (kh kw c), for the weight
+    Returns y (N, O, OH, OW) and the columns, the matrix (n oh ow) x (taps), for the weight
     gradient. ``output_size`` keeps only the first (OH, OW) positions (a transposed convolution's
     input gradient when its output_padding reaches past the last stride)."""
-    cols = im2col(x, kernel_size, stride, padding, dilation).transpose(0, 4, 5, 2, 3, 1)  # n oh ow kh kw c
+    cols = im2col(x, kernel_size, stride, padding, dilation, planar)  # n c kh kw oh ow
     if output_size is not None:
-        cols = cols[:, :output_size[0], :output_size[1]]
-    n, oh, ow = cols.shape[:3]
-    cols = array_module(x).ascontiguousarray(cols).reshape(n * oh * ow, -1)  # (n oh ow) (kh kw c)
+        cols = cols[..., :output_size[0], :output_size[1]]
+    n, oh, ow = cols.shape[0], *cols.shape[4:]
+    cols = _as_matrix(cols, COLUMN_ROWS, planar)  # (n oh ow) (taps)
     y = (cols @ w_matrix.T).reshape(n, oh, ow, len(w_matrix))  # n oh ow o
     return y.transpose(0, 3, 1, 2), cols  # n o oh ow (a view)
 
 
-def _conv_transpose2d_array(x_shape, x_matrix, w_matrix, kernel_size, output_size, stride, padding, dilation):
+def _conv_transpose2d_array(x_shape, x_matrix, w_matrix, kernel_size, output_size, stride, padding, dilation,
+                            planar):
     """The adjoint of _conv2d_array's map x -> y, applied to x of shape x_shape (N, C, H, W), given as
-    x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _weight_matrix(w):
-    y = col2im(x w), of shape (N, O) + output_size."""
+    x_matrix = _matrix(x), with w (C, O, kh, kw) given as w_matrix = _as_matrix(w, WEIGHT_ROWS, planar):
+    y = col2im(x w), of shape (N, O) + output_size. Planar, the product is laid out (taps) x (n h w)."""
     n, _, h, wd = x_shape
-    kh, kw = kernel_size
-    o, xp = w_matrix.shape[1] // (kh * kw), array_module(x_matrix)
-    cols = _transient(xp, (len(x_matrix), w_matrix.shape[1]), xp.result_type(x_matrix, w_matrix))
-    cols = xp.matmul(x_matrix, w_matrix, out=cols).reshape(n, h, wd, kh, kw, o)  # n h w kh kw o
-    cols = cols.transpose(0, 5, 3, 4, 1, 2)  # n o kh kw h w (a view)
-    return col2im(cols, (n, o) + tuple(output_size), (kh, kw), stride, padding, dilation)
+    xp, (rows, taps) = array_module(x_matrix), (len(x_matrix), w_matrix.shape[1])
+    dtype = xp.result_type(x_matrix, w_matrix)
+    shape = (n, taps // math.prod(kernel_size), *kernel_size, h, wd)  # n o kh kw h w
+    if planar:  # each tap's plane a row of the product's memory
+        cols = xp.matmul(w_matrix.T, x_matrix.T, out=_transient(xp, (taps, rows), dtype)).T
+    else:
+        cols = xp.matmul(x_matrix, w_matrix, out=_transient(xp, (rows, taps), dtype))
+    cols = _from_matrix(cols, shape, COLUMN_ROWS, planar)  # n o kh kw h w (a view)
+    return col2im(cols, shape[:2] + tuple(output_size), kernel_size, stride, padding, dilation, planar)
 
 
-def _weight_grad(a_matrix, cols, shape):
-    """grad_w[a, b, i, j] = sum_r a_matrix[r, a] cols[r, (i j b)] over the rows r = (n, l): one product."""
-    a, b, kh, kw = shape
-    grad = (a_matrix.T @ cols).reshape(a, kh, kw, b)  # a kh kw b
-    return array_module(grad).ascontiguousarray(grad.transpose(0, 3, 1, 2))  # a b kh kw
+def _weight_grad(a_matrix, cols, shape, planar):
+    """grad_w[a, b, i, j] = sum_r a_matrix[r, a] cols[r, (taps)] over the rows r = (n, l): one product."""
+    grad = _from_matrix(a_matrix.T @ cols, shape, WEIGHT_ROWS, planar)
+    return array_module(grad).ascontiguousarray(grad)  # a b kh kw
 
 
 def _with_bias_grad(fn, gx, gw, grad):
@@ -198,10 +228,11 @@ def _add_bias(y, b):
 
 class Conv2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, dilation):
-        self.geometry = stride, padding, dilation
-        self.input_size, self.weight_shape = x.shape[2:], w.shape
-        w_matrix = _weight_matrix(w)
-        y, cols = _conv2d_array(x, w_matrix, w.shape[2:], *self.geometry)
+        self.geometry, self.input_size, self.weight_shape = (stride, padding, dilation), x.shape[2:], w.shape
+        size = conv_output_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+        self.planar = planar_columns(x.shape[:2] + w.shape[2:] + size, array_module(x))
+        w_matrix = _as_matrix(w, WEIGHT_ROWS, self.planar)
+        y, cols = _conv2d_array(x, w_matrix, w.shape[2:], *self.geometry, self.planar)
         self.save_for_backward(w_matrix, cols)
         return _add_bias(y, b)
 
@@ -210,27 +241,29 @@ class Conv2d(Function):
     def backward(self, grad):
         w_matrix, cols = self.saved
         g = _matrix(grad)  # (n oh ow) o
-        gx = (_conv_transpose2d_array(grad.shape, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry)
-              if self.needs_input_grad[0] else None)
-        gw = _weight_grad(g, cols, self.weight_shape) if self.needs_input_grad[1] else None
+        gx = (_conv_transpose2d_array(grad.shape, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry,
+                                      self.planar) if self.needs_input_grad[0] else None)
+        gw = _weight_grad(g, cols, self.weight_shape, self.planar) if self.needs_input_grad[1] else None
         return _with_bias_grad(self, gx, gw, grad)
 
 
 class ConvTranspose2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, output_padding, dilation):
-        self.geometry = stride, padding, dilation
-        self.input_size, self.weight_shape = x.shape[2:], w.shape
+        self.geometry, self.input_size, self.weight_shape = (stride, padding, dilation), x.shape[2:], w.shape
+        self.planar = planar_columns((len(x),) + w.shape[1:] + x.shape[2:], array_module(x))
         size = conv_transpose_output_size(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
-        x_matrix, w_matrix = _matrix(x), _weight_matrix(w)  # (n h w) c and c (kh kw o)
+        x_matrix, w_matrix = _matrix(x), _as_matrix(w, WEIGHT_ROWS, self.planar)  # (n h w) c and c (taps)
         self.save_for_backward(w_matrix, x_matrix)
-        return _add_bias(_conv_transpose2d_array(x.shape, x_matrix, w_matrix, w.shape[2:], size, *self.geometry), b)
+        y = _conv_transpose2d_array(x.shape, x_matrix, w_matrix, w.shape[2:], size, *self.geometry, self.planar)
+        return _add_bias(y, b)
 
     # y = col2im(x W) + b: grad_x = cols(grad) W^T (a convolution), grad_W = x^T cols(grad),
     # grad_b = sum of grad over n, h, w
     def backward(self, grad):
         w_matrix, x_matrix = self.saved
-        gx, cols = _conv2d_array(grad, w_matrix, self.weight_shape[2:], *self.geometry, output_size=self.input_size)
-        gw = _weight_grad(x_matrix, cols, self.weight_shape) if self.needs_input_grad[1] else None
+        gx, cols = _conv2d_array(grad, w_matrix, self.weight_shape[2:], *self.geometry, self.planar,
+                                 output_size=self.input_size)
+        gw = _weight_grad(x_matrix, cols, self.weight_shape, self.planar) if self.needs_input_grad[1] else None
         return _with_bias_grad(self, gx, gw, grad)
 
 

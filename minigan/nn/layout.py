@@ -27,3 +27,10 @@ def over_batch(xp, work, n, nbytes):
     bounds = [n * k // count for k in range(count + 1)] if count > 1 else [None, None]
     for start, stop in zip(bounds, bounds[1:]):
         work(slice(start, stop))
+
+
+def in_memory_order(allocate, shape, dtype, order):
+    """An array of ``shape`` from ``allocate`` (xp.empty or xp.zeros) whose axes run in memory in
+    ``order``, slowest first: a transposed view of C-order memory."""
+    memory = allocate(tuple(shape[k] for k in order), dtype)
+    return memory.transpose(tuple(int(k) for k in np.argsort(order)))
