@@ -32,12 +32,11 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)  # before NumPy loads its BLAS
     sys.path.insert(0, os.path.dirname(__file__))
+    from timing import load_average, median_time, print_table, use_threads
+    use_threads(args.threads)  # before NumPy loads its BLAS
     import torch
     from cases import conv_cases, dcgan_step_case
-    from timing import load_average, median_time, print_table
 
     torch.set_num_threads(args.threads)
     load_before = load_average()

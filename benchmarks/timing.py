@@ -4,6 +4,13 @@ import statistics
 import time
 
 
+def use_threads(threads):
+    """Limit NumPy's BLAS and OpenMP to ``threads``: call it before anything imports NumPy, which
+    loads the BLAS with the thread count it finds."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
 def median_time(fn, repeats, warmup_s=0.5):
     """The median wall-clock time of ``fn`` over ``repeats`` calls, after calling it for at least
     ``warmup_s`` seconds (and at least once): long enough for the threads that the library timed
@@ -35,3 +42,24 @@ def print_table(rows):
         ratios = [a / b for a, b in rounds]
         print(f"| {name} | {t_mg * 1e3:.1f} | {t_torch * 1e3:.1f} | {statistics.median(ratios):.2f} | "
               f"{min(ratios):.2f}-{max(ratios):.2f} |")
+
+
+def paired_ratios(run_a, run_b, seconds):
+    """Ratios time(run_b) / time(run_a), calls in turn A B B A (so that a drift of the machine's speed
+    weighs on both alike), for ``seconds`` after two warm-up calls of each."""
+    def timed(fn):
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    for fn in (run_a, run_b, run_a, run_b):
+        fn()
+    ratios, start = [], time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a1, b1, b2, a2 = timed(run_a), timed(run_b), timed(run_b), timed(run_a)
+        ratios.append((b1 + b2) / (a1 + a2))
+    return ratios
+
+
+def quartiles(values):
+    """The lower quartile, the median and the upper quartile."""
+    return tuple(statistics.quantiles(values, n=4)) if len(values) > 1 else (values[0],) * 3
