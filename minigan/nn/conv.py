@@ -133,7 +133,7 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation, planar=Fal
                     block[...] = taps
                 else:
                     block += taps
-    over_batch(xp, add_taps, n, math.prod(shape) * cols.itemsize)
+    over_batch(xp, add_taps, n, padded.nbytes)
     return padded[:, :, ph:ph + h, pw:pw + w]  # n c h w (a view)
 
 
