@@ -26,19 +26,23 @@ def conv_cases(batch):
     return cases
 
 
-def _fwd_bwd(mg_op, torch_op, x, w):
-    """Forward and backward (input and weight gradients) of one stride-2, padding-1 convolution. The
-    upstream gradient is laid out in memory as the output is, as the next layer would hand it back."""
-    def run_minigan():
+def minigan_fwd_bwd(op, x, w, stride=2, padding=1):
+    """Forward and backward (input and weight gradients) of one minigan convolution. The upstream
+    gradient is laid out in memory as the output is, as the next layer would hand it back."""
+    def run():
         xt, wt = minigan.tensor(x, requires_grad=True), minigan.tensor(w, requires_grad=True)
-        out = mg_op(xt, wt, stride=2, padding=1)
+        out = op(xt, wt, stride=stride, padding=padding)
         out.backward(np.ones_like(out.data))
+    return run
 
+
+def _fwd_bwd(mg_op, torch_op, x, w):
+    """minigan_fwd_bwd of one stride-2, padding-1 convolution, and the same in torch."""
     def run_torch():
         xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
         out = torch_op(xt, wt, stride=2, padding=1)
         out.backward(torch.ones_like(out))
-    return run_minigan, run_torch
+    return minigan_fwd_bwd(mg_op, x, w), run_torch
 
 
 def build_dcgan32(nn, nz=100, ngf=64, ndf=64, nc=1):

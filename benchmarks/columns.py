@@ -59,8 +59,8 @@ def benchmark_cases(threads):
 
 def sweep_cases(batch=64, channels_out=64):
     import numpy as np
+    from cases import minigan_fwd_bwd
 
-    import minigan
     import minigan.nn.functional as F
     rng = np.random.default_rng(0)
     rows = []
@@ -73,18 +73,8 @@ def sweep_cases(batch=64, channels_out=64):
                 w = rng.standard_normal((channels_out, c, k, k), dtype=np.float32)
                 for op, image in ((F.conv2d, x), (F.conv_transpose2d, y)):
                     rows.append((f"k{k} s{s} {size}px C {c} (OW {ow}, kw C {k * c}) {op.__name__}",
-                                 _fwd_bwd(minigan, op, image, w, s, p), True))
+                                 minigan_fwd_bwd(op, image, w, s, p), True))
     return rows
-
-
-def _fwd_bwd(minigan, op, x, w, stride, padding):
-    import numpy as np
-
-    def run():
-        out = op(minigan.tensor(x, requires_grad=True), minigan.tensor(w, requires_grad=True), stride=stride,
-                 padding=padding)
-        out.backward(np.ones_like(out.data))
-    return run
 
 
 if __name__ == "__main__":
