@@ -1,4 +1,4 @@
-"""Planar columns against channels-last ones (minigan.nn.conv.planar_columns), paired in one process.
+"""Planar columns against channels-last ones (minigan.nn.fast.columns.planar_columns), paired in one process.
 
     python benchmarks/columns.py [--threads N] [--seconds S] [--sweep]
 
@@ -28,6 +28,8 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     from timing import paired_ratios, quartiles, use_threads
     use_threads(args.threads)  # before NumPy loads its BLAS
+    import minigan
+    minigan.backend.keep_freed_memory()
     if args.sweep:
         rows, seconds = sweep_cases(), args.seconds or 10
     else:
@@ -42,9 +44,9 @@ def layout(run, planar):
     """run() with planar columns where ``planar`` says (True, False, or the rule itself)."""
     from unittest import mock
 
-    from minigan.nn import conv
+    from minigan.nn.fast import columns
     rule = planar if callable(planar) else (lambda shape, xp: planar)
-    with mock.patch.object(conv, "planar_columns", rule):
+    with mock.patch.object(columns, "planar_columns", rule):
         run()
 
 
@@ -52,9 +54,9 @@ def benchmark_cases(threads):
     import torch
     from cases import conv_cases, dcgan_step_case
 
-    from minigan.nn import conv
+    from minigan.nn.fast import columns
     torch.set_num_threads(threads)
-    return [(name, run, conv.planar_columns) for name, run, _ in conv_cases(64)[:2] + [dcgan_step_case(64)]]
+    return [(name, run, columns.planar_columns) for name, run, _ in conv_cases(64)[:2] + [dcgan_step_case(64)]]
 
 
 def sweep_cases(batch=64, channels_out=64):

@@ -37,6 +37,8 @@ def main():
     use_threads(args.threads)  # before NumPy loads its BLAS
     import torch
     from cases import conv_cases, dcgan_step_case
+    import minigan
+    minigan.backend.keep_freed_memory()
 
     torch.set_num_threads(args.threads)
     load_before = load_average()

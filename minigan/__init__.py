@@ -1,5 +1,6 @@
 """minigan: a small reverse-mode autograd engine on NumPy and CuPy, and the GANs built on it."""
-from . import backend, ops
+from . import backend, ops  # noqa: F401 (public submodules)
+from .backend import reference_mode  # noqa: F401
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn, randn_like, tensor,
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck
@@ -13,4 +14,3 @@ from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
-backend.keep_freed_memory()

@@ -2,9 +2,14 @@
 
 Every op asks ``array_module(x)`` for ``xp`` and writes ``xp.exp(x)``; nothing
 else in minigan tests for CUDA. CuPy is imported only when a CUDA array or
-``device="cuda"`` is asked for, so ``import minigan`` works without it. On the CPU,
-``keep_freed_memory`` does for NumPy's arrays what CuPy's memory pool does on the GPU.
+``device="cuda"`` is asked for, so ``import minigan`` works without it.
+
+Every fast path (a CUDA kernel, a memory layout, Winograd) replaces a plain reference, and
+``reference_mode`` turns them all off: MINIGAN_REFERENCE=1 in the environment, or
+``with minigan.reference_mode():``. On the CPU, ``keep_freed_memory`` does for NumPy's arrays what
+CuPy's memory pool does on the GPU; the trainer, the CLI and the benchmarks call it, not ``import minigan``.
 """
+import contextlib
 import ctypes
 import functools
 import os
@@ -20,13 +25,34 @@ default_dtype = np.dtype(np.float32)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 
+class _Reference:
+    enabled = os.environ.get("MINIGAN_REFERENCE", "0") not in ("", "0")
+
+
+def reference_enabled():
+    """Whether every op takes its reference path (no CUDA kernel, no fast layout, no Winograd)."""
+    return _Reference.enabled
+
+
+@contextlib.contextmanager
+def reference_mode(enabled=True):
+    """Inside this block every op runs its plain reference, on the CPU and on the GPU (CuPy expressions
+    instead of the CUDA kernels), as MINIGAN_REFERENCE=1 does for a whole process."""
+    previous, _Reference.enabled = _Reference.enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _Reference.enabled = previous
+
+
 def keep_freed_memory():
     """Let glibc's malloc keep the memory that NumPy frees, for the next arrays (as CuPy's pool
     keeps GPU memory). By default glibc hands large freed blocks back to the kernel, and the next
     array of that size faults in all its pages again: thousands of page faults a DCGAN step.
     Arrays below 256 MiB now come from the heap, and up to 1 GiB freed at its top stays there.
 
-    Called by ``import minigan``; MINIGAN_KEEP_FREED_MEMORY=0 leaves malloc as it was. Changes
+    A process-wide setting, so minigan's programs (the trainer, the CLI, the benchmarks) call it and
+    ``import minigan`` does not; MINIGAN_KEEP_FREED_MEMORY=0 leaves malloc as it was. Changes
     nothing where the C library is not glibc. Returns whether it took effect."""
     if os.environ.get("MINIGAN_KEEP_FREED_MEMORY") == "0" or platform.libc_ver()[0] != "glibc":
         return False
@@ -105,12 +131,12 @@ def kernel(reference):
 
     ``reference`` is written with ``xp = array_module(x)`` and runs on either backend; when
     its first argument is a CuPy array (or a list of arrays whose first is one) and ``minigan.cuda``
-    has a function of the same name, that runs instead. ``f.reference`` stays the NumPy expression
-    that the kernel is tested against.
+    has a function of the same name, that runs instead, unless ``reference_mode`` is on.
+    ``f.reference`` stays the expression that the kernel is tested against.
     """
     @functools.wraps(reference)
     def run(x, *args, **kwargs):
-        if not is_cupy_array(x[0] if isinstance(x, list) and x else x):
+        if _Reference.enabled or not is_cupy_array(x[0] if isinstance(x, list) and x else x):
             return reference(x, *args, **kwargs)
         from . import cuda
         return getattr(cuda, reference.__name__, reference)(x, *args, **kwargs)

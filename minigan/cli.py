@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from .backend import keep_freed_memory
 from .gan import DATASETS, FAMILIES, Interrupted, Run, TrainConfig, Trainer, TrainingDiverged, latent
 
 
@@ -282,6 +283,7 @@ def filters(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # a process-wide malloc setting: minigan's programs make it, import minigan does not
     try:
         return args.handler(args)
     except KeyboardInterrupt:

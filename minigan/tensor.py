@@ -79,6 +79,15 @@ class Function:
         fn.inputs = tensors
         return Tensor(out, requires_grad=True, grad_fn=fn)
 
+    @classmethod
+    def call(cls, *inputs, **params):
+        """The op on Tensors (``apply``: a node in the graph) or on arrays (its ``forward``: an array, no
+        graph). A backward that uses another op calls it so: on arrays for a gradient, on Tensors for
+        a gradient that is itself differentiated."""
+        if any(isinstance(x, Tensor) for x in inputs):
+            return cls.apply(*inputs, **params)
+        return cls().forward(*inputs, **params)
+
     def release(self):
         """Drop what forward saved; a second backward through this node then fails clearly."""
         self.saved = ()

@@ -1,6 +1,9 @@
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+import minigan
 
 # CI: derandomized, so a run is repeatable. thorough: many random examples, to explore on demand
 # (HYPOTHESIS_PROFILE=thorough pytest); every failure it finds becomes an @example.
@@ -19,3 +22,12 @@ def pytest_runtest_logreport(report):
     """On CI a torch parity test that skips is a failure, so parity never goes unchecked there."""
     if ON_CI and report.skipped and "torch" in str(report.longrepr).lower():
         report.outcome = "failed"
+
+
+@pytest.fixture(scope="module")
+def fast_paths():
+    """The fast paths on, whatever MINIGAN_REFERENCE says: for the tests that hold them to the reference
+    (``pytestmark = pytest.mark.usefixtures("fast_paths")``), so that the suite also runs under
+    MINIGAN_REFERENCE=1, every other test then on the reference."""
+    with minigan.reference_mode(False):
+        yield

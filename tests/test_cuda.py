@@ -1,5 +1,6 @@
-"""minigan on the GPU against minigan on the CPU: every CUDA kernel against its NumPy reference on
-hypothesis-drawn inputs, every layer's forward and gradients, the first steps of a DCGAN's training,
+"""minigan on the GPU against minigan on the CPU: every CUDA kernel against its reference on
+hypothesis-drawn inputs (im2col and col2im against nn/conv.py's plain ones, in the column path's
+layout), reference_mode on the GPU, every layer's forward and gradients, the first steps of a DCGAN's training,
 and checkpoints moving between devices. Skipped without CuPy and a CUDA GPU.
 
 Kernel tolerances are k float eps of the dtype, relative to |expected| + a scale named per kernel
@@ -21,6 +22,7 @@ import minigan.nn.functional as F
 from minigan.backend import cuda_available
 from minigan.cuda import loader
 from minigan.nn import conv, losses, normalization
+from minigan.nn.fast import columns
 from minigan.nn.conv import pair
 from minigan.ops import activation
 from minigan.testing import conv_configs, float_arrays, shapes
@@ -154,26 +156,28 @@ def test_adam_step_group_kernel(dtype, data):
 @pytest.mark.parametrize("planar", [False, True])
 @given(cfg=conv_configs(), data=st.data())
 def test_im2col_and_col2im_kernels(cfg, dtype, planar, data):
-    """Exact: im2col copies, col2im adds the taps in the reference's order. Inputs come in several memory
-    layouts (the kernels read through strides); outputs are laid out as the reference lays out its own,
-    channels last or planar."""
+    """Exact: im2col copies, col2im adds the taps in the reference's order (i, j). Inputs come in several
+    memory layouts (the kernels read through strides); outputs are laid out as the column path lays out
+    its own, channels last or planar."""
     assume(not cfg.empty)
-    geometry = (cfg.kernel_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation), planar)
+    geometry = (cfg.kernel_size, pair(cfg.stride), pair(cfg.padding), pair(cfg.dilation))
     rng = seeded(data)
     x = rng.standard_normal(cfg.x_shape).astype(dtype)
-    cols_expected = conv.im2col.reference(x, *geometry)
     for x_gpu in in_layouts(x):
-        assert_close_in_layout(minigan.cuda.im2col(x_gpu, *geometry), cols_expected, 0)
-    cols = rng.standard_normal(cols_expected.shape).astype(dtype)
-    expected = conv.col2im.reference(cols, x.shape, *geometry)
+        assert_column_kernel(minigan.cuda.im2col(x_gpu, *geometry, planar), conv.im2col(x, *geometry),
+                             columns.im2col.reference(x, *geometry, planar))
+    cols = rng.standard_normal(conv.im2col(x, *geometry).shape).astype(dtype)
     for cols_gpu in in_layouts(cols):
-        assert_close_in_layout(minigan.cuda.col2im(cols_gpu, x.shape, *geometry), expected, 0)
+        assert_column_kernel(minigan.cuda.col2im(cols_gpu, x.shape, *geometry, planar),
+                             conv.col2im(cols, x.shape, *geometry), columns.col2im.reference(cols, x.shape, *geometry,
+                                                                                             planar))
 
 
-def assert_close_in_layout(got, expected, k, scale=0.0):
-    """assert_close, and ``got``'s axes (those longer than 1) run in memory in the order of ``expected``'s."""
-    assert_close(got, expected, k, scale)
-    assert axes_by_stride(got) == axes_by_stride(expected)
+def assert_column_kernel(got, expected, laid_out_like):
+    """assert_close (exactly) to nn/conv.py's reference, and ``got``'s axes (those longer than 1) run in
+    memory in the order of the column path's NumPy output ``laid_out_like``."""
+    assert_close(got, expected, 0)
+    assert axes_by_stride(got) == axes_by_stride(laid_out_like)
 
 
 def axes_by_stride(a):
@@ -242,10 +246,11 @@ def test_kernels_at_dcgan_sizes():
     x = rng.standard_normal((128, 64, 32, 32), dtype=np.float32)
     x_gpu = cupy.asarray(np.ascontiguousarray(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
     geometry = ((4, 4), (2, 2), (1, 1), (1, 1))
-    cols = conv.im2col.reference(x, *geometry)
-    assert_close_in_layout(minigan.cuda.im2col(x_gpu, *geometry), cols, 0)
-    expected = conv.col2im.reference(cols, x.shape, *geometry)
-    assert_close_in_layout(minigan.cuda.col2im(cupy.asarray(cols), x.shape, *geometry), expected, 0)
+    cols = columns.im2col.reference(x, *geometry)
+    assert_column_kernel(minigan.cuda.im2col(x_gpu, *geometry), conv.im2col(x, *geometry), cols)
+    expected = conv.col2im(cols, x.shape, *geometry)
+    assert_column_kernel(minigan.cuda.col2im(cupy.asarray(cols), x.shape, *geometry), expected,
+                         columns.col2im.reference(cols, x.shape, *geometry))
     assert_close(minigan.cuda.leaky_relu_forward(x_gpu, 0.2), activation.leaky_relu_forward.reference(x, 0.2), 0)
     weight, bias, grad = np.ones(64, np.float32), np.zeros(64, np.float32), np.tanh(x[::-1])
     outputs = minigan.cuda.batch_norm_forward(x_gpu, *gpu(weight, bias), 1e-5)
@@ -396,6 +401,20 @@ def train_dcgan(device, steps, batch=8, nz=8):
         parameters = list(generator.parameters()) + list(discriminator.parameters())
         history.append(([loss_d.item(), loss_g.item()], [p.numpy().copy() for p in parameters]))  # not live
     return history
+
+
+def test_reference_mode_on_the_gpu_runs_plain_cupy_and_no_kernel_of_ours(monkeypatch):
+    """MINIGAN_REFERENCE's switch on the GPU: every op takes conv.py's (and the others') reference, as CuPy
+    expressions: no kernel of kernels/*.cu is launched, and the numbers are the CPU's."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a minigan CUDA kernel ran under reference_mode")
+    monkeypatch.setattr(loader, "_function", refuse)  # every launch looks its kernel up here
+    with minigan.reference_mode():
+        cuda_run = train_dcgan("cuda", 2)
+    for (losses_gpu, params_gpu), (losses_cpu, params_cpu) in zip(cuda_run, train_dcgan("cpu", 2)):
+        np.testing.assert_allclose(losses_gpu, losses_cpu, rtol=1e-4)
+        for got, want in zip(params_gpu, params_cpu):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_dcgan_training_steps_match_the_cpu():

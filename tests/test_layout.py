@@ -2,8 +2,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan.nn import layout
-from minigan.nn.layout import copy_channels_last
+from minigan.nn.fast import layout
+from minigan.nn.fast.layout import copy_channels_last
 from minigan.testing import float_arrays
 
 

@@ -5,14 +5,17 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_parity import assert_matches_reference
 from torch_parity import assert_matches_torch, check_op
 
 import minigan as mg
 import minigan.nn.functional as F
-from minigan.nn import layout, winograd
+from minigan.nn.fast import layout, winograd
 from minigan.nn.conv import pair
-from minigan.nn.winograd import Winograd
+from minigan.nn.fast.winograd import Winograd
 from minigan.testing import ConvConfig, float_arrays
+
+pytestmark = pytest.mark.usefixtures("fast_paths")
 
 OURS = {False: F.conv2d, True: F.conv_transpose2d}
 TORCH = {False: torch.nn.functional.conv2d, True: torch.nn.functional.conv_transpose2d}
@@ -56,6 +59,8 @@ def test_gradcheck_torch_parity_and_float32(transposed, data, bias, chunk_bytes)
         assert type(out.grad_fn).__name__ == ("WinogradConvTranspose2d" if transposed else "WinogradConv2d")
         check_op(lambda *t: OURS[transposed](*t, **cfg.kwargs), lambda *t: TORCH[transposed](*t, **cfg.kwargs),
                  arrays, rtol=1e-9)
+        assert_matches_reference(lambda *t: OURS[transposed](*t, **cfg.kwargs), arrays,
+                                 "WinogradConvTranspose2d" if transposed else "WinogradConv2d")
 
 
 def _channels_last(a):
@@ -81,7 +86,7 @@ def test_channels_first_and_channels_last_give_the_same_output_and_gradients(tra
 
 @given(data=st.data(), chunk_bytes=CHUNKS)
 def test_each_transform_is_the_adjoint_of_its_partner(data, chunk_bytes):
-    # <T a, b> = <a, T* b> for (input_tiles, input), (output, output_tiles), and weights with weight_grad,
+    # <T a, b> = <a, T* b> for (bt_d_b, b_v_bt), (at_m_a, a_g_at), and g_w_gt with weight_grad,
     # which takes the gradient of U as the product V^T gM
     cfg = data.draw(winograd_configs())
     plan = Winograd((cfg.batch, cfg.in_channels) + cfg.size, pair(cfg.stride), pair(cfg.padding))
@@ -91,9 +96,9 @@ def test_each_transform_is_the_adjoint_of_its_partner(data, chunk_bytes):
     x, w = data.draw(float_arrays(cfg.x_shape, kinks=())), data.draw(float_arrays(cfg.weight_shape, kinks=()))
     y = data.draw(float_arrays((cfg.batch, o) + cfg.output_size, kinks=()))
     with mock.patch.object(layout, "CHUNK_BYTES", chunk_bytes):
-        for left, right in [((plan.input_tiles(x), v), (x, plan.input(v))),
-                            ((plan.output(g), y), (g, plan.output_tiles(y))),
-                            ((plan.weights(w), np.matmul(v.transpose(0, 2, 1), g)), (w, plan.weight_grad(v, g)))]:
+        for left, right in [((plan.bt_d_b(x), v), (x, plan.b_v_bt(v))),
+                            ((plan.at_m_a(g), y), (g, plan.a_g_at(y))),
+                            ((plan.g_w_gt(w), np.matmul(v.transpose(0, 2, 1), g)), (w, plan.weight_grad(v, g)))]:
             np.testing.assert_allclose(np.vdot(*left), np.vdot(*right), rtol=1e-10, atol=1e-10)
 
 
@@ -127,4 +132,4 @@ def test_winograd_refuses(change, why):
     assert min(cfg.output_size) > 0
     assert _plan(cfg) is None, why
     x, w = mg.zeros(*cfg.x_shape, requires_grad=True), mg.zeros(*cfg.weight_shape)
-    assert type(F.conv2d(x, w, **cfg.kwargs).grad_fn).__name__ == "Conv2d"
+    assert F.conv2d(x, w, **cfg.kwargs).grad_fn.name == "ColumnsConv2d"

@@ -22,7 +22,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .. import nn, optim, serialize
+from .. import backend, nn, optim, serialize
 from ..creation import ones_like, zeros_like
 from ..random import Generator
 from ..tensor import no_grad
@@ -167,6 +167,7 @@ def generator_loss(fake_logits, kind):
 class Trainer:
     def __init__(self, config, run_dir, resume=False, quiet=False):
         self.config, self.dir, self.quiet = config.validate(), os.fspath(run_dir), quiet
+        backend.keep_freed_memory()  # reuse NumPy's freed memory, as CuPy's pool does (the CLI sets it too)
         self.family, self.dataset = get_family(config.model), get_dataset(config.dataset)
         self.rng = {name: Generator([config.seed, i]) for i, name in enumerate(STREAMS)}
         self.data = self.dataset.stream(config, self.rng["data"])
