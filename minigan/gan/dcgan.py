@@ -39,25 +39,33 @@ def widths(base, size):
 
 
 def dcgan_generator(nz, ngf, channels, size, generator=None):
-    """(N, nz) -> images (N, channels, size, size) in [-1, 1]."""
-    layers, c_in = [nn.Unflatten(1, (nz, 1, 1))], nz
-    for i, c_out in enumerate(widths(ngf, size)[::-1]):
-        stride, padding = (1, 0) if i == 0 else (2, 1)  # 1x1 -> 4x4, then each layer doubles the side
-        layers += [nn.ConvTranspose2d(c_in, c_out, KERNEL, stride, padding, bias=False, generator=generator),
-                   nn.BatchNorm2d(c_out), nn.ReLU()]
-        c_in = c_out
-    layers += [nn.ConvTranspose2d(c_in, channels, KERNEL, 2, 1, generator=generator), nn.Tanh()]
+    """(N, nz) -> images (N, channels, size, size) in [-1, 1]. For size 32, the state sizes run
+    nz x 1 x 1 -> (ngf*4) x 4 x 4 -> (ngf*2) x 8 x 8 -> ngf x 16 x 16 -> channels x 32 x 32."""
+    c = widths(ngf, size)[::-1]  # the feature maps from 4x4 up: [ngf*4, ngf*2, ngf] for 32x32
+
+    def up(c_in, c_out, stride, padding):  # a transposed convolution, batch norm, ReLU
+        return [nn.ConvTranspose2d(c_in, c_out, KERNEL, stride, padding, bias=False, generator=generator),
+                nn.BatchNorm2d(c_out), nn.ReLU()]
+    layers = [nn.Unflatten(1, (nz, 1, 1))]  # state size: nz x 1 x 1
+    layers += up(nz, c[0], 1, 0)  # state size: c[0] x 4 x 4
+    for c_in, c_out in zip(c, c[1:]):
+        layers += up(c_in, c_out, 2, 1)  # state size: c_out x 2h x 2w, the side doubled: 8, then 16 ...
+    layers += [nn.ConvTranspose2d(ngf, channels, KERNEL, 2, 1, generator=generator),
+               nn.Tanh()]  # state size: channels x size x size
     return dcgan_init_(nn.Sequential(*layers), generator)
 
 
 def dcgan_discriminator(channels, ndf, size, generator=None):
-    """Images (N, channels, size, size) -> logits (N, 1)."""
-    layers, c_in = [], channels
-    for i, c_out in enumerate(widths(ndf, size)):  # each layer halves the side, down to 4x4
-        layers.append(nn.Conv2d(c_in, c_out, KERNEL, 2, 1, bias=i == 0, generator=generator))
-        layers += [nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)] if i else [nn.LeakyReLU(0.2)]  # none on the input
-        c_in = c_out
-    layers += [nn.Conv2d(c_in, 1, KERNEL, 1, 0, generator=generator), nn.Flatten()]  # 4x4 -> 1x1
+    """Images (N, channels, size, size) -> logits (N, 1). For size 32, the state sizes run
+    channels x 32 x 32 -> ndf x 16 x 16 -> (ndf*2) x 8 x 8 -> (ndf*4) x 4 x 4 -> 1 x 1 x 1."""
+    c = widths(ndf, size)  # the feature maps from the first layer down to 4x4: [ndf, ndf*2, ndf*4] for 32x32
+    layers = [nn.Conv2d(channels, c[0], KERNEL, 2, 1, generator=generator),
+              nn.LeakyReLU(0.2)]  # state size: c[0] x size/2 x size/2 (no batch norm on the input layer)
+    for c_in, c_out in zip(c, c[1:]):
+        layers += [nn.Conv2d(c_in, c_out, KERNEL, 2, 1, bias=False, generator=generator), nn.BatchNorm2d(c_out),
+                   nn.LeakyReLU(0.2)]  # state size: c_out x h/2 x w/2, the side halved, down to 4 x 4
+    layers += [nn.Conv2d(c[-1], 1, KERNEL, 1, 0, generator=generator),  # state size: 1 x 1 x 1
+               nn.Flatten()]  # state size: 1
     return dcgan_init_(nn.Sequential(*layers), generator)
 
 
