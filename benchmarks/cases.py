@@ -26,11 +26,11 @@ def conv_cases(batch):
     return cases
 
 
-def minigan_fwd_bwd(op, x, w, stride=2, padding=1):
+def minigan_fwd_bwd(op, x, w, stride=2, padding=1, lib=minigan):
     """Forward and backward (input and weight gradients) of one minigan convolution. The upstream
     gradient is laid out in memory as the output is, as the next layer would hand it back."""
     def run():
-        xt, wt = minigan.tensor(x, requires_grad=True), minigan.tensor(w, requires_grad=True)
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
         out = op(xt, wt, stride=stride, padding=padding)
         out.backward(np.ones_like(out.data))
     return run

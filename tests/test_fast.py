@@ -1,6 +1,7 @@
 """nn/fast's choice of path (plan), the switch to the reference everywhere (reference_mode and
 MINIGAN_REFERENCE=1), and a few DCGAN steps on both, compared."""
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -16,6 +17,8 @@ from minigan.nn.fast import winograd
 from minigan.ops import activation
 
 pytestmark = pytest.mark.usefixtures("fast_paths")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+import call_trail  # noqa: E402  (benchmarks/call_trail.py: the trail the README walks through)
 
 
 
@@ -101,32 +104,18 @@ def test_dcgan_steps_on_the_fast_paths_equal_the_reference(monkeypatch):
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
-def _generator_step_trail(reference):
-    """minigan.viz.call_trail of loss_g.backward() in a DCGAN-32 generator step."""
-    G = dcgan.dcgan_generator(100, 64, 1, 32, mg.Generator(0))
-    D = dcgan.dcgan_discriminator(1, 64, 32, mg.Generator(1))
-    with mg.reference_mode(reference):
-        loss_g = F.binary_cross_entropy_with_logits(D(G(mg.randn(64, 100))), mg.ones(64, 1))
-        return mg.viz.call_trail(loss_g.backward)
-
-
 def test_the_reference_backward_of_a_dcgan_step_reads_eight_files():
     """The trail the README's architecture section walks through."""
-    trail = _generator_step_trail(reference=True)
+    trail = call_trail.generator_backward(reference=True)
     assert set(trail) == {"tensor.py", "backend.py", "ops/reduce.py", "nn/losses.py", "ops/activation.py",
                           "ops/shape.py", "nn/conv.py", "nn/normalization.py"}
     assert {name.split(".")[0] for name in trail["nn/conv.py"]} == {
         "Conv2d", "ConvTranspose2d", "Conv2dWeight", "im2col", "col2im", "_taps", "_add_bias", "conv_output_size"}
-    assert not any(path.startswith(("nn/fast", "cuda")) for path in _generator_step_trail(reference=True))
-    assert {"nn/fast/winograd.py", "nn/fast/columns.py"} <= set(_generator_step_trail(reference=False))
+    assert {"nn/fast/winograd.py", "nn/fast/columns.py"} <= set(call_trail.generator_backward(reference=False))
 
 
 def test_a_transposed_convolution_backward_stays_in_conv_py():
-    x, w = mg.randn(2, 8, 4, 4, requires_grad=True), mg.randn(8, 4, 4, 4, requires_grad=True)
-    with mg.reference_mode():
-        out = F.conv_transpose2d(x, w, stride=2, padding=1)
-    grad = np.ones(out.shape, np.float32)
-    trail = mg.viz.call_trail(out.grad_fn.backward, grad)
+    trail = call_trail.transposed_backward(reference=True)
     assert set(trail) == {"nn/conv.py", "tensor.py", "backend.py"}
     assert trail["tensor.py"] == ["Function.call", "Function.call.<locals>.<genexpr>", "Function.__init__",
                                   "Function.save_for_backward"]

@@ -7,12 +7,12 @@ Each family lives in its own file (conv, pooling, normalization, linear, losses)
 activations are minigan.ops'.
 """
 from ..ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
-from .conv import conv2d, conv_transpose2d
+from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .linear import dropout, linear, maxout
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .normalization import batch_norm
 from .pooling import avg_pool2d, max_pool2d
 
-__all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "dropout", "maxout", "max_pool2d", "avg_pool2d",
-           "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "softmax", "log_softmax",
+__all__ = ["linear", "conv2d", "conv_transpose2d", "conv2d_weight", "batch_norm", "dropout", "maxout", "max_pool2d",
+           "avg_pool2d", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "softmax", "log_softmax",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "cross_entropy"]
