@@ -34,10 +34,12 @@ def _geometry(cfg):
     return tuple(pair(v) for v in (cfg.stride, cfg.padding, cfg.dilation))
 
 
-def _in_layout(transposed, planar, **kwargs):
-    """conv2d or conv_transpose2d on planar columns or channels-last ones, checking that it takes them."""
+def _in_layout(transposed, planar, keep_columns=True, **kwargs):
+    """conv2d or conv_transpose2d on planar columns or channels-last ones, checking that it takes them;
+    conv2d keeping its columns for backward or making them again there."""
     def call(*tensors):
-        with mock.patch.object(columns, "planar_columns", lambda shape, xp: planar):
+        with mock.patch.object(columns, "planar_columns", lambda shape, xp: planar), \
+                mock.patch.object(columns, "keep_columns_for", lambda xp: keep_columns):
             out = OURS[transposed](*tensors, **kwargs)
         assert getattr(out.grad_fn, "planar", planar) == planar  # (the reference has no layout)
         return out
@@ -46,12 +48,26 @@ def _in_layout(transposed, planar, **kwargs):
 
 @pytest.mark.parametrize("transposed", [False, True])
 @pytest.mark.parametrize("planar", [False, True])
-@given(data=st.data(), bias=st.booleans())
-def test_equals_the_reference(transposed, planar, data, bias):
+@given(data=st.data(), bias=st.booleans(), keep_columns=st.booleans())
+def test_equals_the_reference(transposed, planar, data, bias, keep_columns):
     cfg = data.draw(conv_configs(transposed))
     assume(not cfg.empty)
-    assert_matches_reference(_in_layout(transposed, planar, **cfg.kwargs), _arrays(data, cfg, bias),
+    assert_matches_reference(_in_layout(transposed, planar, keep_columns, **cfg.kwargs), _arrays(data, cfg, bias),
                              PATH[transposed])
+
+
+@pytest.mark.parametrize("keep_columns", [False, True])
+def test_conv2d_keeps_its_columns_only_where_asked_and_the_weight_needs_a_gradient(keep_columns):
+    x = mg.randn(2, 3, 8, 8, requires_grad=True)
+    for weight_needs_grad in (False, True):
+        w = mg.randn(4, 3, 4, 4, requires_grad=weight_needs_grad)
+        out = _in_layout(False, False, keep_columns, stride=2, padding=1)(x, w)
+        assert (out.grad_fn.saved[1] is x.data) != (keep_columns and weight_needs_grad)
+
+
+def test_columns_are_kept_on_numpy_and_made_again_on_other_array_modules():
+    """Memory is the GPU's scarce resource, and im2col one fast kernel there."""
+    assert columns.keep_columns_for(np) and not columns.keep_columns_for(types.ModuleType("cupy"))
 
 
 @pytest.mark.parametrize("transposed", [False, True])

@@ -192,23 +192,29 @@ def _add_bias(y, b):
 
 
 class ColumnsConv2d(Function):
-    """conv.Conv2d with columns laid out for the products; ``planar`` records which layout."""
+    """conv.Conv2d with columns laid out for the products; ``planar`` records which layout, and
+    ``keep_columns`` whether the weight gradient reads the forward's columns (kept until backward) or
+    makes them again from x (``keep_columns_for``)."""
 
-    def forward(self, x, w, b=None, *, stride, padding, dilation, planar):
+    def forward(self, x, w, b=None, *, stride, padding, dilation, planar, keep_columns):
         self.geometry, self.planar, self.has_bias = (stride, padding, dilation), planar, b is not None
-        self.input_size, self.weight_shape = x.shape[2:], w.shape
+        self.input_size, self.weight_shape, self.keep_columns = x.shape[2:], w.shape, keep_columns
         w_matrix = _as_matrix(w, WEIGHT_ROWS, planar)
         cols, positions = _column_matrix(x, w.shape[2:], *self.geometry, planar)
-        self.save_for_backward(w_matrix, cols)
+        self.save_for_backward(w_matrix, cols if keep_columns and self.needs_input_grad[1] else x)
         return _add_bias(_conv2d_array(cols, positions, w_matrix), b)
 
     # y = cols(x) W^T + b: grad_x = col2im(grad W), grad_W = grad^T cols, grad_b = sum of grad over n, oh, ow
     def backward(self, grad):
-        w_matrix, cols = self.saved
+        w_matrix, cols_or_x = self.saved
         g = _matrix(grad)  # (n oh ow) o
         gx = (_conv_transpose2d_array(grad.shape, g, w_matrix, self.weight_shape[2:], self.input_size, *self.geometry,
                                       self.planar) if self.needs_input_grad[0] else None)
-        gw = _weight_grad(g, cols, self.weight_shape, self.planar) if self.needs_input_grad[1] else None
+        gw = None
+        if self.needs_input_grad[1]:
+            cols = cols_or_x if self.keep_columns else _column_matrix(cols_or_x, self.weight_shape[2:],
+                                                                       *self.geometry, self.planar)[0]
+            gw = _weight_grad(g, cols, self.weight_shape, self.planar)
         return (gx, gw) + ((grad.sum(axis=(0, 2, 3)),) if self.has_bias else ())
 
 
@@ -235,9 +241,19 @@ class ColumnsConvTranspose2d(Function):
         return (gx, gw) + ((grad.sum(axis=(0, 2, 3)),) if self.has_bias else ())
 
 
+def keep_columns_for(xp):
+    """Whether conv2d keeps its columns from forward to backward, for the weight gradient: on NumPy, where
+    memory is plentiful and im2col takes milliseconds; not on CuPy, where the columns (4 times a DCGAN
+    layer's input, and a step holds two discriminator graphs at once) would be most of the step's peak
+    memory, and im2col is a kernel of tens of microseconds that backward runs again."""
+    return xp is np
+
+
 def conv2d(x, w, size, geometry):
     """The Function and parameters that run conv2d of x with w (output ``size``) on columns."""
-    return ColumnsConv2d, dict(geometry, planar=planar_columns(x.shape[:2] + w.shape[2:] + size, array_module(x)))
+    xp = array_module(x)
+    return ColumnsConv2d, dict(geometry, planar=planar_columns(x.shape[:2] + w.shape[2:] + size, xp),
+                               keep_columns=keep_columns_for(xp))
 
 
 def conv_transpose2d(x, w, size, geometry):
