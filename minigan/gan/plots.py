@@ -50,7 +50,7 @@ class Panel:
     ``xlim`` x ``ylim``: a frame, round-number ticks, a title, lines, points and a legend."""
 
     def __init__(self, draw, box, xlim, ylim, title="", xlabel=""):
-        self.draw, self.box, self.xlim, self.ylim, self.legend_entries = draw, box, xlim, ylim, []
+        self.draw, self.box, self.xlim, self.ylim, self.legend_entries, self.drawn = draw, box, xlim, ylim, [], []
         self.font = ImageFont.load_default(12)
         left, top, right, bottom = box
         draw.rectangle(box, outline=BLACK)
@@ -77,18 +77,21 @@ class Panel:
         return [(x, y) for x, y in points if left <= x <= right and top <= y <= bottom]
 
     def line(self, x, y, color, label=None):
-        self.draw.line(self.pixels(x, y), fill=color, width=2)
+        points = self.pixels(x, y)
+        self.draw.line(points, fill=color, width=2)
+        self.drawn += points
         self.legend_entries.append((label, color))
 
-    def points(self, x, y, color, label=None, radius=1.5, alpha=100):
+    def points(self, x, y, color, label=None, radius=2, alpha=100):
+        self.drawn += self.inside(self.pixels(x, y))
         for px, py in self.inside(self.pixels(x, y)):
             self.draw.ellipse([px - radius, py - radius, px + radius, py + radius], fill=color + (alpha,))
         self.legend_entries.append((label, color))
 
     def crosses(self, x, y, color, label=None, size=6):
         for px, py in self.inside(self.pixels(x, y)):
-            self.draw.line([(px - size, py - size), (px + size, py + size)], fill=color, width=2)
-            self.draw.line([(px - size, py + size), (px + size, py - size)], fill=color, width=2)
+            self.draw.line([(px - size, py - size), (px + size, py + size)], fill=color)
+            self.draw.line([(px - size, py + size), (px + size, py - size)], fill=color)
         self.legend_entries.append((label, color))
 
     def hline(self, y, color=GRAY):
@@ -96,15 +99,20 @@ class Panel:
         self.draw.line([(left, py), (right, py)], fill=color)
 
     def legend(self):
-        """The labelled entries, top right inside the box, each behind a swatch of its colour."""
+        """The labelled entries, each after a swatch of its colour, in the corner of the box that hides the
+        fewest of the points drawn."""
         entries = [(label, color) for label, color in self.legend_entries if label]
-        right, top = self.box[2] - 8, self.box[1] + 8
         width = max(self.draw.textlength(label, font=self.font) for label, _ in entries) + 24
-        self.draw.rectangle([right - width, top, right, top + 16 * len(entries) + 4], fill=WHITE, outline=GRAY)
+        height = 16 * len(entries) + 4
+        left, top, right, bottom = self.box
+        corners = [(x, y) for y in (top + 8, bottom - 8 - height) for x in (right - 8 - width, left + 8)]
+        x0, y0 = min(corners, key=lambda c: sum(c[0] <= px <= c[0] + width and c[1] <= py <= c[1] + height
+                                                for px, py in self.drawn))
+        self.draw.rectangle([x0, y0, x0 + width, y0 + height], fill=WHITE, outline=GRAY)
         for i, (label, color) in enumerate(entries):
-            y = top + 10 + 16 * i
-            self.draw.line([(right - width + 4, y), (right - width + 16, y)], fill=color, width=3)
-            self.draw.text((right - width + 20, y), label, fill=BLACK, font=self.font, anchor="lm")
+            y = y0 + 10 + 16 * i
+            self.draw.line([(x0 + 4, y), (x0 + 16, y)], fill=color, width=3)
+            self.draw.text((x0 + 20, y), label, fill=BLACK, font=self.font, anchor="lm")
 
 
 def figure(width, height, panels):
