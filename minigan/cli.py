@@ -300,6 +300,7 @@ def train_config(args):
     """(the TrainConfig of ``args``, the run folder): a new run's (the recipe or --config, then the flags), or the
     resumed run's with the changes it allows. Every setting is checked here, before anything is written."""
     given = given_settings(args)
+    family(args.model)  # a known one, or UsageError
     if args.dry_run:
         given.update(log_every=1, sample_every=1)
     if args.resume:
@@ -322,7 +323,7 @@ def train_config(args):
         arch = given.pop("arch")
         config = dataclasses.replace(saved, **given, arch={**saved.arch, **arch}).validate()
     else:
-        model = family(given.pop("model", None)).name
+        model = given.pop("model", "mlp-gan")
         check_family_options(model, given["arch"])
         config = TrainConfig.for_model(model, given.pop("dataset", None), **given)
     check_applies(config, given)

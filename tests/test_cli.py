@@ -221,6 +221,7 @@ def test_resume_cannot_change_what_a_run_is(capsys, tmp_path):
     for argv, message in [(["--dataset", "grid"], "--dataset grid differs from the run's ring"),
                           (["--g-hidden", "32"], "--g-hidden 32 differs from the run's 16"),
                           (["--seed", "3"], "--seed 3 differs from the run's 0"),
+                          (["dcgan"], "the model dcgan differs from the run's mlp-gan"),
                           (["--ngf", "8"], "--ngf is an option of dcgan, not of mlp-gan"),
                           (["--config", os.path.join(run, "config.json")], "--config starts a new run")]:
         code, _, err = run_cli(capsys, "train", "--resume", "--out", run, *argv)

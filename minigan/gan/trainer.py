@@ -97,9 +97,8 @@ class TrainConfig:
         for name, old, new in [(n, getattr(self, n), v) for n, v in changes.items()] + \
                 [(n, self.arch.get(n), v) for n, v in arch.items()]:
             if name not in resumable and as_flag(old) != as_flag(new):
-                raise ValueError(f"--{name.replace('_', '-')} {as_flag(new)} differs from the run's "
-                                 f"{as_flag(old)}; a resumed run can change only "
-                                 f"{', '.join('--' + n.replace('_', '-') for n in resumable)}")
+                raise ValueError(f"{flag(name)} {as_flag(new)} differs from the run's {as_flag(old)}; a resumed run "
+                                 f"can change only {', '.join(map(flag, resumable))}")
         return dataclasses.replace(self, **changes, arch=arch).validate()
 
     def save(self, path):
@@ -126,6 +125,11 @@ class TrainConfig:
             raise ValueError(f"need 0 <= ema < 1, 0 < lr_decay <= 1 and lr > 0, got ema={self.ema}, "
                              f"lr_decay={self.lr_decay}, lr={self.lr}")
         return self
+
+
+def flag(name):
+    """A setting's name as the command line has it: --noise-dim for noise_dim (the model is no flag)."""
+    return "the model" if name == "model" else "--" + name.replace("_", "-")
 
 
 def as_flag(value):
