@@ -69,7 +69,7 @@ def cupy():
     except Exception as e:  # ImportError, or CuPy present but no driver/GPU
         raise RuntimeError(
             f'device="cuda" needs CuPy and a CUDA GPU ({e}). '
-            'Install the extra with: pip install -e ".[cuda]"') from e
+            'Install the extra with: pip install "minigan[cuda]" (in a checkout: pip install -e ".[cuda]")') from e
     return cp
 
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, progress
 
 MODE_SAMPLES = 2500  # samples drawn for mode_stats, as in VEEGAN and PacGAN
 HQ_STDS = 3.0        # a sample is high quality within 3 std of its nearest mode
@@ -41,11 +41,12 @@ def parzen_log_likelihood(samples, test, sigma, batch_size=None):
     log p(x) = logsumexp_i(-|x - s_i|^2 / (2 sigma^2)) - log N - d/2 log(2 pi sigma^2).
     Test points go through in batches of ``batch_size`` (default: ~4M distances at a time).
     """
-    return _parzen(samples, test, [sigma], batch_size)[0]
+    return _parzen(samples, test, [sigma], batch_size, "Parzen: the test set")[0]
 
 
-def _parzen(samples, test, sigmas, batch_size=None):
-    """(len(sigmas), M) log-likelihoods: each batch of distances serves every sigma."""
+def _parzen(samples, test, sigmas, batch_size=None, desc="Parzen"):
+    """(len(sigmas), M) log-likelihoods: each batch of distances serves every sigma. A progress bar named
+    ``desc`` follows the batches (minigan.progress)."""
     xp = backend.array_module(samples)
     s = xp.asarray(samples, dtype=xp.float64).reshape(len(samples), -1)                   # n d
     x = xp.asarray(test, dtype=xp.float64).reshape(len(test), -1)                         # m d
@@ -55,7 +56,7 @@ def _parzen(samples, test, sigmas, batch_size=None):
     batch_size = batch_size or max(1, (1 << 22) // n)
     s2 = (s * s).sum(1)
     ll = []
-    for i in range(0, len(x), batch_size):
+    for i in progress.bar(range(0, len(x), batch_size), desc):
         d2 = _sq_dists(x[i:i + batch_size], s, s2)                                        # b n
         ll.append(xp.stack([_logsumexp(-d2 / (2 * sigma**2)) for sigma in sigmas]))       # sigmas b
     norm = xp.asarray([math.log(n) + d / 2 * math.log(2 * math.pi * sigma**2) for sigma in sigmas])
@@ -76,7 +77,7 @@ def _logsumexp(a):
 
 def select_parzen_sigma(samples, validation, sigmas=PARZEN_SIGMAS):
     """The sigma in ``sigmas`` with the highest mean log-likelihood of ``validation``."""
-    scores = backend.to_numpy(_parzen(samples, validation, list(sigmas)).mean(1))
+    scores = backend.to_numpy(_parzen(samples, validation, list(sigmas), desc="Parzen: sigma").mean(1))
     return float(sigmas[int(np.argmax(scores))])
 
 

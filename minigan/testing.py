@@ -14,8 +14,13 @@
 import typing
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:
+    raise ImportError('minigan.testing needs hypothesis: pip install "minigan[testing]" (in a checkout: '
+                      'pip install -e ".[testing]")') from e
 
 from .creation import tensor
 from .nn.conv import conv_output_size, conv_transpose_output_size, pair

@@ -11,7 +11,7 @@ import pytest
 import minigan as mg
 from minigan import backend
 
-INSTALL_HINT = 'pip install -e ".[cuda]"'
+INSTALL_HINT = 'pip install "minigan[cuda]" (in a checkout: pip install -e ".[cuda]")'  # installed, or editable
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """The DCGAN: the paper's architecture rules and initialisation, image sizes, and a tiny run that trains and resumes."""
 import json
 import os
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -149,11 +147,3 @@ def test_minigan_train_dcgan_on_a_folder(folder, tmp_path, capsys):
     assert config["model"] == "dcgan" and config["arch"] == {"image_size": 8, "channels": 1, "ngf": 4, "ndf": 4}
     assert Image.open(out / "samples.png").mode == "L"
     assert int(minigan.load(out / "checkpoint.npz")["step"]) == 3
-
-
-def test_the_folder_example_runs_a_dry_run_on_the_cpu(folder, tmp_path, monkeypatch, capsys):
-    example = os.path.join(os.path.dirname(__file__), "..", "examples", "dcgan_folder_gpu.py")
-    monkeypatch.setattr(sys, "argv", [example, "--data-dir", str(folder), "--device", "cpu", "--dry-run",
-                                      "--image-size", "16", "--width", "4", "--out", str(tmp_path / "run")])
-    runpy.run_path(example, run_name="__main__")
-    assert {"samples.png", "interpolation.png", "filters.png"} <= set(os.listdir(tmp_path / "run"))

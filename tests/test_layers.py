@@ -138,7 +138,7 @@ def test_reprs_are_torchs():
         return lib.Sequential(lib.Conv2d(3, 8, 4, 2, 1, bias=False), lib.BatchNorm2d(8), lib.LeakyReLU(0.2),
                               lib.ConvTranspose2d(8, 3, (3, 5), stride=(2, 1), padding=(1, 2), output_padding=1),
                               lib.Conv2d(3, 3, 3, dilation=2), lib.Tanh(), lib.Flatten(), lib.Linear(4, 1),
-                              lib.Sigmoid(), lib.ReLU(), lib.Unflatten(1, (1, 1)), lib.BatchNorm1d(2, affine=False),
-                              lib.BatchNorm1d(2, bias=False))
+                              lib.Sigmoid(), lib.ReLU(), lib.Dropout(0.3), lib.Unflatten(1, (1, 1)),
+                              lib.BatchNorm1d(2, affine=False), lib.BatchNorm1d(2, bias=False))
     assert repr(build(nn)) == repr(build(torch.nn))
     assert repr(nn.Maxout(4, 3, 2)) == "Maxout(in_features=4, out_features=3, pieces=2, bias=True)"

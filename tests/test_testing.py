@@ -1,3 +1,6 @@
+import importlib
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -64,3 +67,10 @@ class Cube(minigan.Function):
 @given(x=tensors())
 def test_cube(x):
     assert minigan.gradcheck(Cube.apply, [x])
+
+
+def test_without_hypothesis_the_import_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "hypothesis", None)
+    monkeypatch.delitem(sys.modules, "minigan.testing")
+    with pytest.raises(ImportError, match=r'pip install "minigan\[testing\]"'):
+        importlib.import_module("minigan.testing")

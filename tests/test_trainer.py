@@ -114,7 +114,8 @@ def test_ema_averages_the_weights_with_a_warm_up_and_copies_the_buffers():
 @pytest.mark.parametrize("bad, message", [(dict(steps=-1), "steps must be a positive integer"),
                                           (dict(batch_size=15, pack=2), "not a multiple of pack"),
                                           (dict(loss="hinge"), "loss must be one of"),
-                                          (dict(dataset="moons"), "unknown dataset 'moons'")])
+                                          (dict(dataset="moons"), "unknown dataset 'moons'"),
+                                          (dict(steps=None, epochs=2), "ring is drawn afresh .* no epochs")])
 def test_bad_settings_are_refused_with_a_clear_message(bad, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(**bad)
@@ -126,3 +127,32 @@ def test_one_seed_fixes_the_run_and_another_changes_it(tmp_path):
     weights = [arrays(r.G.state_dict()) for r in runs]
     assert all(np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(np.array_equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_a_resumed_config_may_change_its_length_and_intervals_but_nothing_that_defines_the_run():
+    config = tiny_config()
+    longer = config.resumed(epochs=None, steps=20, log_every=1, checkpoint_every=5, sample_every=7, device="cpu",
+                            data_dir="/elsewhere", arch=dict(TINY))
+    assert (longer.steps, longer.log_every, longer.data_dir) == (20, 1, "/elsewhere") and longer.arch == TINY
+    assert config.resumed(**{f: getattr(config, f) for f in ("seed", "pack", "betas")}) == config  # unchanged
+    for change, message in [(dict(dataset="grid"), "--dataset grid differs from the run's ring"),
+                            (dict(seed=1), "--seed 1 differs from the run's 0"),
+                            (dict(betas=(0.5, 0.999)), "--betas 0.5,0.999 differs from the run's 0.0,0.99"),
+                            (dict(arch={"g_hidden": [32, 32]}), "--g-hidden 32,32 differs from the run's 16"),
+                            (dict(scale="unit"), "--scale unit differs"), (dict(noise="uniform"), "--noise")]:
+        with pytest.raises(ValueError, match=message + ".*can change only --steps, --epochs"):
+            config.resumed(**change)
+    folder = TrainConfig.for_model("dcgan", "folder", data_dir="faces")
+    with pytest.raises(ValueError, match="--data-dir other differs"):  # a folder dataset's folder is its data
+        folder.resumed(data_dir="other")
+
+
+def test_start_or_resume_continues_a_run_with_its_own_settings_and_refuses_other_ones(tmp_path):
+    Trainer.start_or_resume(tiny_config(steps=4), tmp_path, quiet=True).fit()
+    again = Trainer.start_or_resume(tiny_config(steps=6), tmp_path, quiet=True)
+    assert (again.step, again.total_steps) == (4, 6)
+    with pytest.raises(ValueError, match="--seed 5 differs"):
+        Trainer.start_or_resume(tiny_config(steps=6, seed=5), tmp_path)
+    with pytest.raises(ValueError, match="at step 4, past the 3 steps asked for"):
+        Trainer.start_or_resume(tiny_config(steps=3), tmp_path)
+    assert TrainConfig.load(tmp_path / "config.json").steps == 6  # the accepted resume wrote it, the refused not

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .. import nn, optim, serialize
+from .. import nn, optim, progress, serialize
 from ..data import DataLoader
 from ..random import Generator
 from ..tensor import Tensor, no_grad
@@ -37,26 +37,27 @@ class Classifier(nn.Module):
         return self.head(self.features(x))
 
 
-def fit(model, inputs, labels, epochs=1, batch_size=128, lr=1e-3, seed=0):
-    """Minimise the cross-entropy of ``model`` on ``inputs`` (N, ...) and int ``labels`` (N,) with Adam."""
+def fit(model, inputs, labels, epochs=1, batch_size=128, lr=1e-3, seed=0, desc="training"):
+    """Minimise the cross-entropy of ``model`` on ``inputs`` (N, ...) and int ``labels`` (N,) with Adam
+    (a progress bar named ``desc``)."""
     opt = optim.Adam(model.parameters(), lr=lr)
     loader = DataLoader((inputs, labels), min(batch_size, len(inputs)), generator=Generator(seed),
                         device=model_device(model))
     model.train()
-    for _ in range(epochs):
-        for x, y in loader:
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    batches = (batch for _ in range(epochs) for batch in loader)
+    for x, y in progress.bar(batches, desc, total=epochs * len(loader)):
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     return model.eval()
 
 
-def predict(fn, inputs, batch_size=500, device="cpu"):
+def predict(fn, inputs, batch_size=500, device="cpu", desc="predicting"):
     """``fn`` (Tensor -> Tensor) over ``inputs`` in batches, without a graph, as one NumPy array."""
     with no_grad():
         return np.concatenate([fn(Tensor(inputs[i:i + batch_size]).to(device)).numpy()
-                               for i in range(0, len(inputs), batch_size)])
+                               for i in progress.bar(range(0, len(inputs), batch_size), desc)])
 
 
 def accuracy(logits, labels):
@@ -78,8 +79,8 @@ def load_or_train(name, train, test, epochs=1, seed=0, cache_dir=None):
         state = serialize.load(path)
         model.load_state_dict(state["weights"])
         return model.eval(), float(state["test_accuracy"])
-    fit(model, images, labels, epochs, seed=seed)
-    test_accuracy = accuracy(predict(model, test[0]), test[1])
+    fit(model, images, labels, epochs, seed=seed, desc=f"training the {name} classifier (cached after)")
+    test_accuracy = accuracy(predict(model, test[0], desc="the classifier on the test set"), test[1])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     serialize.save({"weights": model.state_dict(), "test_accuracy": test_accuracy, "epochs": epochs}, path)
     return model, test_accuracy

@@ -70,9 +70,7 @@ class MNIST:
         return fit_size(images, self.shape_for(config)[-1], background=-1.0 if scale == "tanh" else 0.0), labels
 
     def stream(self, config, generator):
-        loader = DataLoader((self.images("train", config),), config.batch_size, generator=generator,
-                            device=config.device)
-        return ImageStream(loader)
+        return ImageStream.of(self.images("train", config), config, generator)
 
     def save_samples(self, samples, path, title):
         plots.image_grid(samples, path)
@@ -93,6 +91,14 @@ class ImageStream:
     def __init__(self, loader):
         self.loader, self.batches = loader, None
         self.steps_per_epoch = len(loader)
+
+    @classmethod
+    def of(cls, images, config, generator):
+        """Batches of ``config.batch_size`` ``images`` in an order drawn by ``generator``."""
+        if len(images) < config.batch_size:
+            raise ValueError(f"{config.dataset} has {len(images)} images, fewer than one batch of "
+                             f"{config.batch_size}: lower --batch-size")
+        return cls(DataLoader((images,), config.batch_size, generator=generator, device=config.device))
 
     def next(self):
         if self.batches is None:  # started lazily, so load_state_dict can come first
@@ -121,7 +127,7 @@ class Folder:
         channels, size, _ = self.shape_for(config)
         images = load_folder(config.data_dir, size, channels)
         images = (images + 1) / 2 if config.scale == "unit" else images
-        return ImageStream(DataLoader((images,), config.batch_size, generator=generator, device=config.device))
+        return ImageStream.of(images, config, generator)
 
     save_samples = MNIST.save_samples
 

@@ -13,7 +13,7 @@ import os
 from .. import nn, serialize
 from ..random import Generator
 from .datasets import get_dataset
-from .family import Family, register
+from .family import Family, positive, register
 
 KERNEL = 4  # every layer's kernel: stride 2, padding 1 doubles or halves the side exactly
 
@@ -24,13 +24,6 @@ def image_size(text):
     if size < 8 or size & (size - 1):
         raise ValueError(f"image size must be a power of two >= 8 (e.g. 32 or 64), got {text!r}")
     return size
-
-
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def widths(base, size):
@@ -96,15 +89,14 @@ def load_discriminator(run):
 
 
 class DCGAN(Family):
-    name = "dcgan"
+    name, default_dataset = "dcgan", "fashion-mnist"
     help = ("the DCGAN of Radford et al. 2015: transposed convolutions up from 4x4 in G, strided convolutions "
             "in D, batch norm, ReLU/tanh in G and LeakyReLU(0.2) in D")
     options = {
-        "image_size": (image_size, "image side, a power of two: 32 (28x28 data padded by 2 px) or 64 (resized); "
-                                   "default 32, 64 for --dataset folder"),
-        "channels": (positive, "image channels of --dataset folder: 3 (RGB, default) or 1 (grayscale)"),
-        "ngf": (positive, "generator feature maps at the last layer before the image (default 64)"),
-        "ndf": (positive, "discriminator feature maps at the first layer (default 64)"),
+        "image_size": (image_size, "image side, a power of two: 32 (28x28 data padded by 2 px) or 64 (resized)"),
+        "channels": (positive, "image channels of --dataset folder: 3 (RGB) or 1 (grayscale)"),
+        "ngf": (positive, "generator feature maps at the last layer before the image"),
+        "ndf": (positive, "discriminator feature maps at the first layer"),
     }
 
     def defaults(self, dataset):

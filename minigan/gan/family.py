@@ -17,10 +17,12 @@ FAMILIES = {}
 
 
 class Family:
-    """The hooks of one model family. ``options`` maps an ``arch`` key to (type, help) for the CLI."""
+    """The hooks of one model family. ``options`` maps an ``arch`` key to (type, help) for the CLI;
+    ``default_dataset`` is what it trains on when no dataset is named."""
     name = None
     help = ""
     options = {}
+    default_dataset = "ring"
 
     def defaults(self, dataset):
         """Settings for ``dataset`` that differ from TrainConfig's, ``arch`` included (a dict)."""
@@ -43,6 +45,22 @@ class Family:
         """The numbers ``minigan evaluate`` prints for ``run`` (a minigan.gan.Run); a family may add its own
         to the dataset's (``{**super().metrics(run, seed), "fid": ...}``)."""
         return run.dataset.metrics(run, seed)
+
+
+def positive(text):
+    """A family option's converter: a positive integer."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def probability(text):
+    """A family option's converter: a probability in [0, 1), such as a dropout rate."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError(f"expected a probability in [0, 1), got {text!r}")
+    return value
 
 
 def register(family):

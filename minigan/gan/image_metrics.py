@@ -23,9 +23,10 @@ GRID = 4  # each layer's features are max-pooled to GRID x GRID
 def sample_metrics(model, samples, test_images, device="cpu"):
     """{"frechet_distance", "classes_covered", "mean_confidence"} of ``samples`` against ``test_images``
     (both (N, C, S, S) in [-1, 1]) under the classifier ``model``."""
-    generated, real = (classifier.predict(model.features, x, device=device) for x in (samples, test_images))
+    generated, real = (classifier.predict(model.features, x, device=device, desc=f"classifier features: {name}")
+                       for x, name in ((samples, "samples"), (test_images, "test images")))
     probabilities = classifier.predict(lambda f: nn.functional.softmax(model.head(f), axis=1), generated,
-                                       device=device)
+                                       device=device, desc="classifier on samples")
     coverage = metrics.class_coverage(probabilities)
     distance = metrics.frechet_distance(*metrics.feature_stats(generated), *metrics.feature_stats(real))
     return {"frechet_distance": distance, "classes_covered": coverage["classes"],
@@ -43,7 +44,7 @@ def discriminator_features(D, x):
     return concatenate(pooled, axis=1)
 
 
-def linear_probe(train, test, epochs=10, seed=0):
+def linear_probe(train, test, epochs=10, seed=0, desc="linear probe"):
     """Test accuracy of a logistic regression fitted on ``train`` = (features (N, d), labels (N,)) and scored on
     ``test``; each feature is standardised with the training set's mean and std first."""
     (x, y), (x_test, y_test) = train, test
@@ -51,7 +52,7 @@ def linear_probe(train, test, epochs=10, seed=0):
     model = nn.Linear(x.shape[1], int(y.max()) + 1, generator=Generator(seed))
     for p in model.parameters():  # from zero, as logistic regression starts: no random features to unlearn
         nn.init.zeros_(p)
-    classifier.fit(model, (x - mean) / std, y, epochs, batch_size=256, seed=seed)
+    classifier.fit(model, (x - mean) / std, y, epochs, batch_size=256, seed=seed, desc=desc)
     return classifier.accuracy(classifier.predict(model, (x_test - mean) / std), y_test)
 
 
@@ -61,10 +62,13 @@ def probe_metrics(D, train, test, epochs=10, device="cpu"):
     D.eval()
     d_features, pixels = {}, {}
     for split, (images, labels) in (("train", train), ("test", test)):
-        d_features[split] = classifier.predict(lambda x: discriminator_features(D, x), images, 250, device), labels
+        d_features[split] = classifier.predict(lambda x: discriminator_features(D, x), images, 250, device,
+                                               f"D's features: {split} images"), labels
         pixels[split] = images.reshape(len(images), -1), labels
-    return {"probe_d_accuracy": linear_probe(d_features["train"], d_features["test"], epochs),
-            "probe_pixels_accuracy": linear_probe(pixels["train"], pixels["test"], epochs)}
+    return {"probe_d_accuracy": linear_probe(d_features["train"], d_features["test"], epochs,
+                                             desc="linear probe on D's features"),
+            "probe_pixels_accuracy": linear_probe(pixels["train"], pixels["test"], epochs,
+                                                  desc="linear probe on pixels")}
 
 
 def evaluate(run, seed=0, n=10_000, cache_dir=None):

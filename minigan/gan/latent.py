@@ -25,7 +25,11 @@ from .dcgan import load_discriminator
 
 
 def noise(run, n, seed=0):
-    """``n`` noise vectors (n, noise_dim) of the run's distribution, as NumPy, drawn from ``seed``."""
+    """``n`` noise vectors (n, noise_dim) of the run's distribution, as NumPy, drawn from ``seed``; ValueError
+    for a run on 2D points, whose samples are no pictures to walk between."""
+    if run.dataset.kind != "images":
+        raise ValueError(f"{run.path} is a run on {run.config.dataset} ({run.dataset.kind}): latent walks and "
+                         f"vector arithmetic are for runs on images")
     return run.family.sample_noise(run.config, n, Generator(seed), "cpu").numpy()
 
 

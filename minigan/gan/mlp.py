@@ -8,7 +8,7 @@ Discriminator: dropout on the input, Maxout layers each followed by dropout (the
 import math
 
 from .. import nn
-from .family import Family, register
+from .family import Family, positive, probability, register
 
 
 def int_list(text):
@@ -53,9 +53,9 @@ class MLPGAN(Family):
     options = {
         "g_hidden": (int_list, "generator hidden layer sizes, e.g. 1200,1200"),
         "d_hidden": (int_list, "discriminator Maxout units per layer, e.g. 240,240"),
-        "pieces": (int, "linear pieces per Maxout unit"),
-        "dropout_in": (float, "dropout probability on the discriminator's input"),
-        "dropout_hidden": (float, "dropout probability after each Maxout layer"),
+        "pieces": (positive, "linear pieces per Maxout unit"),
+        "dropout_in": (probability, "dropout probability on the discriminator's input"),
+        "dropout_hidden": (probability, "dropout probability after each Maxout layer"),
     }
 
     def defaults(self, dataset):

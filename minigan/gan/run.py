@@ -1,9 +1,10 @@
 """A finished (or interrupted) run folder: its settings, its latest generator, samples and metrics."""
+import math
 import os
 
 import numpy as np
 
-from .. import serialize
+from .. import progress, serialize
 from ..random import Generator
 from ..tensor import no_grad
 from .datasets import get_dataset, to_pixels
@@ -41,11 +42,14 @@ class Run:
         with no_grad():
             batches = [self.G(self.family.sample_noise(self.config, min(batch_size, n - i), generator,
                                                        self.config.device)).numpy()
-                       for i in range(0, n, batch_size)]
+                       for i in progress.bar(range(0, n, batch_size), f"sampling {n:,}")]
         samples = np.concatenate(batches)
         return to_pixels(samples, self.config.scale) if self.dataset.kind == "images" else samples
 
     def evaluate(self, seed=0):
-        """The family's metrics for this run, with the run's identity, as one JSON-ready dict."""
-        return {"run": self.path, "model": self.config.model, "dataset": self.config.dataset, "step": self.step,
-                **self.family.metrics(self, seed)}
+        """The family's metrics for this run, with the run's identity, as one JSON-ready dict: a metric that
+        is infinite or NaN (reverse_kl when no sample is near a mode) is None, and "non_finite" says what it was."""
+        result = {"run": self.path, "model": self.config.model, "dataset": self.config.dataset, "step": self.step,
+                  **self.family.metrics(self, seed)}
+        non_finite = {k: str(v) for k, v in result.items() if isinstance(v, float) and not math.isfinite(v)}
+        return {**result, **dict.fromkeys(non_finite), **({"non_finite": non_finite} if non_finite else {})}

@@ -31,6 +31,9 @@ from .datasets import get_dataset, to_pixels
 from .family import get_family
 
 STREAMS = ("init", "data", "noise", "dropout", "preview")
+# What a resumed run may change: how long it goes on, how often it writes, where it runs and (but for a folder
+# dataset, whose folder is the data) where its data files are. Everything else defines the run.
+RESUMABLE = ("steps", "epochs", "log_every", "checkpoint_every", "sample_every", "device", "data_dir")
 CHOICES = {"optimizer": ("adam", "sgd"), "loss": ("non-saturating", "minimax"), "noise": ("uniform", "normal"),
            "scale": ("unit", "tanh"), "device": ("cpu", "cuda")}
 
@@ -65,9 +68,10 @@ class TrainConfig:
     arch: dict = dataclasses.field(default_factory=dict)  # the family's network sizes
 
     @classmethod
-    def for_model(cls, model="mlp-gan", dataset="ring", **settings):
-        """The family's defaults for ``dataset``, then ``settings`` (``arch`` merged key by key; a length
-        given as steps or epochs replaces the default one)."""
+    def for_model(cls, model="mlp-gan", dataset=None, **settings):
+        """The family's defaults for ``dataset`` (default: the family's own), then ``settings`` (``arch`` merged
+        key by key; a length given as steps or epochs replaces the default one)."""
+        dataset = dataset or get_family(model).default_dataset
         defaults = get_family(model).defaults(dataset)
         if settings.get("steps") or settings.get("epochs"):
             defaults = {k: v for k, v in defaults.items() if k not in ("steps", "epochs")}
@@ -82,6 +86,20 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
         return cls(**{**fields, "betas": tuple(fields.get("betas", cls.betas))}).validate()
+
+    def resumed(self, **changes):
+        """This (saved) run's config with ``changes`` to continue it: a length given as steps or epochs replaces
+        the other; a change to anything but RESUMABLE raises ValueError naming the setting and both values."""
+        if "steps" in changes or "epochs" in changes:
+            changes = {"steps": None, "epochs": None, **changes}
+        arch = {**self.arch, **changes.pop("arch", {})}
+        resumable = [name for name in RESUMABLE if not (name == "data_dir" and self.dataset == "folder")]
+        for name, old, new in [(n, getattr(self, n), v) for n, v in changes.items()] + \
+                [(n, self.arch.get(n), v) for n, v in arch.items()]:
+            if name not in resumable and as_flag(old) != as_flag(new):
+                raise ValueError(f"{flag(name)} {as_flag(new)} differs from the run's {as_flag(old)}; a resumed run "
+                                 f"can change only {', '.join(map(flag, resumable))}")
+        return dataclasses.replace(self, **changes, arch=arch).validate()
 
     def save(self, path):
         with open(path, "w") as f:
@@ -99,12 +117,24 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.epochs is not None and get_dataset(self.dataset).kind == "points":
+            raise ValueError(f"{self.dataset} is drawn afresh at every step and has no epochs: give steps")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} is not a multiple of pack {self.pack}")
         if not (0 <= self.ema < 1 and 0 < self.lr_decay <= 1 and self.lr > 0):
             raise ValueError(f"need 0 <= ema < 1, 0 < lr_decay <= 1 and lr > 0, got ema={self.ema}, "
                              f"lr_decay={self.lr_decay}, lr={self.lr}")
         return self
+
+
+def flag(name):
+    """A setting's name as the command line has it: --noise-dim for noise_dim (the model is no flag)."""
+    return "the model" if name == "model" else "--" + name.replace("_", "-")
+
+
+def as_flag(value):
+    """A setting as it is typed after its flag: 0.5,0.999 for a pair, 64,64 for layer sizes."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 class TrainingDiverged(RuntimeError):
@@ -182,7 +212,19 @@ class Trainer:
         os.makedirs(os.path.join(self.dir, "samples"), exist_ok=True)
         if resume:
             self.load_checkpoint()
+            if self.step > self.total_steps:
+                raise ValueError(f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for: "
+                                 f"to go on, ask for more steps (or epochs)")
         config.save(self.path("config.json"))
+
+    @classmethod
+    def start_or_resume(cls, config, run_dir, quiet=False):
+        """A Trainer for ``config`` in ``run_dir``, or, when a run there has a checkpoint, for that run continued
+        with ``config``'s steps or epochs (TrainConfig.resumed: nothing else that defines it may differ)."""
+        if not os.path.exists(os.path.join(run_dir, "checkpoint.npz")):
+            return cls(config, run_dir, quiet=quiet)
+        saved = TrainConfig.load(os.path.join(run_dir, "config.json"))
+        return cls(saved.resumed(**dataclasses.asdict(config)), run_dir, resume=True, quiet=quiet)
 
     def path(self, name):
         return os.path.join(self.dir, name)

@@ -232,7 +232,7 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"  # torch's; minigan's dropout never works in place
 
 
 class Flatten(Module):
