@@ -1,7 +1,7 @@
 """GPU speed, all in one run on one GPU: minigan's CUDA kernels against the device's copy bandwidth,
-and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN), with where its time goes.
+and DCGAN training steps, minigan (CuPy) against torch (cuDNN), with where the 64x64 step's time goes.
 
-    python benchmarks/gpu.py [--repeats R] [--batch B]
+    python benchmarks/gpu.py [--repeats R] [--batch B] [--batch32 B32]
 
 1. Ceilings: a device-to-device cudaMemcpy of a 1 GiB buffer (bytes read + written over time), and a
    float32 8192^3 matrix product through cuBLAS (TF32 off).
@@ -12,13 +12,15 @@ and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN), with wher
    alone: the L2 cache is flushed (a 256 MiB read) and the GPU kept busy (a spin kernel) while the
    host queues the call, so host overhead stays out.
 3. One DCGAN training step (D on real and fake, then G; Adam; BCE on logits), float32, TF32 off
-   on both sides: the median wall-clock time of R synchronized steps, and the peak GPU memory. Then a
-   breakdown of a minigan step: the host's time to queue it, the GPU time of each op (CUDA events
-   around every Function's forward and backward), and the GPU kernels by name (torch.profiler, which
-   sees CuPy's launches too).
+   on both sides, ngf = ndf = 64: 32x32 with one channel (Fashion-MNIST's DCGAN) at batch B32, and
+   64x64 RGB at batch B: the median wall-clock time of R synchronized steps, and the peak GPU memory.
+   Then a breakdown of the 64x64 minigan step: the host's time to queue it, the GPU time of each op
+   (CUDA events around every Function's forward and backward), and the GPU kernels by name
+   (torch.profiler, which sees CuPy's launches too).
 Prints markdown tables, with the device's name, at the end.
 """
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -36,6 +38,8 @@ import minigan.cuda  # noqa: E402
 import minigan.nn.functional as F  # noqa: E402
 from minigan.tensor import Function  # noqa: E402
 
+from cases import build_dcgan  # noqa: E402  (benchmarks/, this script's folder, is first on sys.path)
+
 SPIN = cupy.RawKernel(r'''extern "C" __global__ void spin(long long cycles) {
   long long start = clock64(); while (clock64() - start < cycles) {} }''', "spin")
 
@@ -43,7 +47,8 @@ SPIN = cupy.RawKernel(r'''extern "C" __global__ void spin(long long cycles) {
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=128, help="the 64x64 DCGAN's batch, and the kernels'")
+    parser.add_argument("--batch32", type=int, default=64, help="the 32x32 one-channel DCGAN's batch")
     return parser.parse_args()
 
 
@@ -130,7 +135,7 @@ def elementwise_cases(batch):
 def adam_cases(batch, nz=100):
     """One Adam step of all of G's parameters: one launch for all (adam_step_group, what minigan.optim.Adam
     runs), one launch each; and of G's largest parameter alone."""
-    generator, _ = dcgan64(minigan.nn, nz)
+    generator, _ = build_dcgan(minigan.nn, 64, 3, nz)
     params = [randn(*p.shape) for p in generator.parameters()]
     states = [[p, randn(*p.shape), randn(*p.shape), cupy.abs(randn(*p.shape))] for p in params]
     hyper = (10, 2e-4, 0.5, 0.999, 1e-8, 0)
@@ -162,28 +167,14 @@ def kernel_table(batch, repeats):
     return copy, flops, rows
 
 
-def dcgan64(nn, nz=100, ngf=64, ndf=64, nc=3):
-    """The networks of torch's examples/dcgan for 64x64 images, in nn = minigan.nn or torch.nn; D ends in
-    a logit (no Sigmoid): both sides train with BCE on logits. G: 1 -> 4 -> 8 -> 16 -> 32 -> 64."""
-    widths = [ngf * 8, ngf * 4, ngf * 2, ngf]
-    g = [nn.ConvTranspose2d(nz, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
-    for c_in, c_out in zip(widths, widths[1:]):
-        g += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-    d = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
-    for c_in in (ndf, ndf * 2, ndf * 4):
-        d += [nn.Conv2d(c_in, 2 * c_in, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c_in), nn.LeakyReLU(0.2)]
-    return (nn.Sequential(*g, nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()),
-            nn.Sequential(*d, nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Flatten()))
-
-
-def dcgan_step(lib, nn, optim, bce, batch, nz=100):
-    """A function doing one training step of a fresh 64x64 DCGAN on the GPU with library ``lib``."""
-    generator, discriminator = (m.to("cuda") for m in dcgan64(nn, nz))
+def dcgan_step(lib, nn, optim, bce, batch, size, channels, nz=100, device="cuda"):
+    """A function doing one training step of a fresh ``size`` x ``size`` DCGAN on ``device`` with library ``lib``."""
+    generator, discriminator = (m.to(device) for m in build_dcgan(nn, size, channels, nz))
     opt_g, opt_d = (optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)) for m in (generator, discriminator))
     rng = np.random.default_rng(0)
-    real = lib.tensor(np.tanh(rng.standard_normal((batch, 3, 64, 64), dtype=np.float32)), device="cuda")
-    noise = lib.tensor(rng.standard_normal((batch, nz, 1, 1), dtype=np.float32), device="cuda")
-    ones, zeros = lib.ones(batch, 1, device="cuda"), lib.zeros(batch, 1, device="cuda")
+    real = lib.tensor(np.tanh(rng.standard_normal((batch, channels, size, size), dtype=np.float32)), device=device)
+    noise = lib.tensor(rng.standard_normal((batch, nz, 1, 1), dtype=np.float32), device=device)
+    ones, zeros = lib.ones(batch, 1, device=device), lib.zeros(batch, 1, device=device)
 
     def step():
         fake = generator(noise)
@@ -225,26 +216,43 @@ class PeakMemory(cupy.cuda.MemoryHook):
         self.current -= kwargs["mem_size"]
 
 
-def dcgan_table(batch, repeats):
-    """(name, median seconds, peak allocated bytes, bytes reserved) for minigan and torch, and the two steps."""
+def dcgan_table(configs, repeats):
+    """([(label, [(library, median seconds, peak allocated bytes, bytes reserved) for minigan and torch])] for each
+    (label, size, channels, batch) of ``configs``, and the last one's two steps). Each configuration starts with
+    the memory of the one before handed back, so that its peaks are its own."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True  # as torch's DCGAN example: cuDNN picks its fastest algorithms
+    tables, steps = [], None
+    for label, size, channels, batch in configs:
+        steps = None
+        gc.collect()
+        cupy.get_default_memory_pool().free_all_blocks()
+        torch.cuda.empty_cache()
+        rows, steps = dcgan_rows(label, size, channels, batch, repeats)
+        tables.append((label, rows))
+    return tables, steps
+
+
+def dcgan_rows(label, size, channels, batch, repeats):
+    """[(library, median seconds, peak allocated bytes, bytes reserved)] of one DCGAN's step in minigan and torch,
+    and the two steps."""
     rows, steps = [], []
-    step = dcgan_step(minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits, batch)
+    step = dcgan_step(minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits, batch, size, channels)
     seconds = wall_time(step, repeats)
     with PeakMemory() as peak:
         step()
     rows.append(("minigan (CuPy + minigan kernels)", seconds, peak.peak, cupy.get_default_memory_pool().total_bytes()))
     steps.append(step)
-    step = dcgan_step(torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits, batch)
+    step = dcgan_step(torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits, batch,
+                      size, channels)
     seconds = wall_time(step, repeats)
     torch.cuda.reset_peak_memory_stats()
     step()
     rows.append(("torch (cuDNN)", seconds, torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()))
     steps.append(step)
     for name, s, allocated, reserved in rows:
-        print(f"{name}: {s * 1e3:.1f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
+        print(f"{label}, {name}: {s * 1e3:.1f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
               f"{reserved / 2 ** 20:.0f} MiB reserved", flush=True)
     return rows, steps
 
@@ -334,14 +342,15 @@ def main():
     args = parse_args()
     device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
     copy, flops, kernels = kernel_table(args.batch, args.repeats)
-    rows, steps = dcgan_table(args.batch, args.repeats)
+    tables, steps = dcgan_table([(f"DCGAN 32x32, 1 channel, batch {args.batch32}", 32, 1, args.batch32),
+                                 (f"DCGAN 64x64, RGB, batch {args.batch}", 64, 3, args.batch)], args.repeats)
     try:
-        breakdown(steps, args.repeats)
+        breakdown(steps, args.repeats)  # the 64x64 step's
     except Exception:  # an extra: its failure must not lose the tables
         traceback.print_exc()
     print(f"\n{device}; CuPy {cupy.__version__}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
           f"float32, TF32 off on both sides (CUPY_TF32=0; torch allow_tf32 False for matmul and cuDNN), "
-          f"cudnn.benchmark on; batch {args.batch}, medians of {args.repeats}\n")
+          f"cudnn.benchmark on; kernels at batch {args.batch}, medians of {args.repeats}\n")
     print(f"Copy bandwidth (device to device, read + write): {copy / 1e9:.0f} GB/s; "
           f"float32 matmul (8192^3, cuBLAS, no TF32): {flops / 1e12:.1f} TFLOP/s\n")
     print("| kernel | MB moved | time (us) | GB/s | of copy | of a same-size copy |")
@@ -349,11 +358,15 @@ def main():
     for name, nbytes, ms, rate, of_same in kernels:
         print(f"| {name} | {nbytes / 1e6:.1f} | {ms * 1e3:.1f} | {rate / 1e9:.0f} | {rate / copy:.0%} "
               f"| {of_same:.0%} |")
-    print("\n| DCGAN 64x64 train step | median (ms) | peak allocated (MiB) | reserved (MiB) |")
-    print("|---|---:|---:|---:|")
-    for name, seconds, allocated, reserved in rows:
-        print(f"| {name} | {seconds * 1e3:.1f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
-    print(f"\nminigan / torch: {rows[0][1] / rows[1][1]:.2f}x the time")
+    print("\n| DCGAN train step, ngf = ndf = 64 | library | median (ms) | peak allocated (MiB) | reserved (MiB) |")
+    print("|---|---|---:|---:|---:|")
+    for label, rows in tables:
+        for name, seconds, allocated, reserved in rows:
+            print(f"| {label} | {name} | {seconds * 1e3:.1f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
+    print()
+    for label, rows in tables:
+        print(f"{label}: minigan / torch {rows[0][1] / rows[1][1]:.2f}x the time, "
+              f"{rows[0][2] / rows[1][2]:.2f}x the peak memory allocated")
 
 
 if __name__ == "__main__":
