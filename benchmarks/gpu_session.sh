@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on a GPU machine, under 8 minutes: the GPU tests, the kernel and DCGAN step benchmark against torch
+# One call on a GPU machine, its parts' time limits adding up to 8 minutes: the GPU tests, the kernel and DCGAN step benchmark against torch
 # (benchmarks/gpu.py), then every shipped recipe through the trainer on the GPU and on 2 CPU cores
 # (benchmarks/recipes.py). Each part runs under its own time limit with its log in $OUT (where the device tool
 # returns files from; /tmp/minigan_gpu elsewhere), so that a crash or a hang loses no other part; the tables are
@@ -27,9 +27,9 @@ part() {
   fi
 }
 
-part env.log 30 nvidia-smi
-part env.log 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
-part env.log 60 python3 -c "
+part env.log 15 nvidia-smi
+part env.log 15 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+part env.log 30 python3 -c "
 import os, platform, numpy, cupy, torch
 print('python', platform.python_version(), 'numpy', numpy.__version__, 'cupy', cupy.__version__,
       'torch', torch.__version__, 'cuDNN', torch.backends.cudnn.version(), 'CPUs', os.cpu_count())
@@ -42,12 +42,12 @@ except ImportError:
 # with pytest-xdist, four test processes share the GPU
 XDIST=$(python3 -c "import xdist" 2>/dev/null && echo "-n 4")
 # shellcheck disable=SC2086  # $XDIST is empty or two words
-part gpu_tests.log 120 python3 -m pytest tests -m gpu -q -rs -p no:cacheprovider --durations=10 \
+part gpu_tests.log 110 python3 -m pytest tests -m gpu -q -rs -p no:cacheprovider --durations=10 \
   --continue-on-collection-errors $XDIST
-part gpu_tests.log 45 python3 -m pytest tests/test_kernels.py -q -rs -p no:cacheprovider \
+part gpu_tests.log 40 python3 -m pytest tests/test_kernels.py -q -rs -p no:cacheprovider \
   --deselect tests/test_kernels.py::test_wheel_ships_the_kernels
-part gpu_bench.log 120 python3 benchmarks/gpu.py
-part recipes.log 180 python3 benchmarks/recipes.py --data-dir .gpudata/fashion-mnist --budget-s 165
+part gpu_bench.log 110 python3 benchmarks/gpu.py
+part recipes.log 160 python3 benchmarks/recipes.py --data-dir .gpudata/fashion-mnist --budget-s 145
 
 {
   echo "# minigan GPU session, $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -58,7 +58,7 @@ def parse_args():
     parser.add_argument("--devices", nargs="+", default=["cuda", "cpu"], choices=["cuda", "cpu"])
     parser.add_argument("--recipes", nargs="+", default=[r.name for r in RECIPES], metavar="NAME",
                         help=f"a subset of {[r.name for r in RECIPES]}")
-    parser.add_argument("--windows", type=int, default=5, help="timed windows on the GPU (after a warm-up one)")
+    parser.add_argument("--windows", type=int, default=4, help="timed windows on the GPU (after a warm-up one)")
     parser.add_argument("--cpu-windows", type=int, default=3, help="timed windows on the CPU")
     parser.add_argument("--window", type=int, default=0, help="steps a window, on every device (default: the "
                         "recipe's log_every on the GPU, its cpu_window on the CPU)")
