@@ -1,5 +1,6 @@
 """GPU speed, all in one run on one GPU: minigan's CUDA kernels against the device's copy bandwidth,
-and DCGAN training steps, minigan (CuPy) against torch (cuDNN), with where the 64x64 step's time goes.
+and training steps (the ring's MLP GAN, the DCGAN at 32x32 and 64x64), minigan (CuPy) against torch
+(cuDNN), with where the 64x64 DCGAN step's time goes.
 
     python benchmarks/gpu.py [--repeats R] [--batch B] [--batch32 B32]
 
@@ -11,15 +12,18 @@ and DCGAN training steps, minigan (CuPy) against torch (cuDNN), with where the 6
    (small launches pay a fixed cost that a copy pays too). Timed with CUDA events around the call
    alone: the L2 cache is flushed (a 256 MiB read) and the GPU kept busy (a spin kernel) while the
    host queues the call, so host overhead stays out.
-3. One DCGAN training step (D on real and fake, then G; Adam; BCE on logits), float32, TF32 off
-   on both sides, ngf = ndf = 64: 32x32 with one channel (Fashion-MNIST's DCGAN) at batch B32, and
-   64x64 RGB at batch B: the median wall-clock time of R synchronized steps, and the peak GPU memory.
-   Then a breakdown of the 64x64 minigan step: the host's time to queue it, the GPU time of each op
-   (CUDA events around every Function's forward and backward), and the GPU kernels by name
-   (torch.profiler, which sees CuPy's launches too).
+3. Training steps (D on real and fake, then G; Adam; BCE on logits) on fixed batches, float32, TF32
+   off on both sides: the ring recipe's MLP GAN (its networks, batch 512, PacGAN pairs, Adam, G's moving
+   average; D frozen in G's update, as the trainer does), and the DCGAN with ngf = ndf = 64, 32x32 with
+   one channel (Fashion-MNIST's) at batch B32 and 64x64 RGB at batch B: the median wall-clock time of R
+   synchronized steps, and the peak GPU memory. Then a breakdown of the 64x64 minigan step: the host's
+   time to queue it, the GPU time of each op (CUDA events around every Function's forward and backward),
+   and the GPU kernels by name (torch.profiler, which sees CuPy's launches too).
 Prints markdown tables, with the device's name, at the end.
 """
 import argparse
+import copy
+import functools
 import gc
 import os
 import statistics
@@ -36,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigan  # noqa: E402
 import minigan.cuda  # noqa: E402
 import minigan.nn.functional as F  # noqa: E402
+from minigan.gan import TrainConfig, get_family  # noqa: E402
 from minigan.tensor import Function  # noqa: E402
 
 from cases import build_dcgan  # noqa: E402  (benchmarks/, this script's folder, is first on sys.path)
@@ -187,6 +192,68 @@ def dcgan_step(lib, nn, optim, bce, batch, size, channels, nz=100, device="cuda"
     return step
 
 
+def ring_step(lib, nn, optim, bce, device="cuda"):
+    """A function doing one step of the ring recipe's MLP GAN on fixed batches with library ``lib``: the trainer's
+    step (D on real and fake, D frozen in G's update, G's moving average) without its random draws and loss checks."""
+    config = TrainConfig.for_model("mlp-gan", "ring")
+    networks = ring_networks(config) if lib is torch else get_family("mlp-gan").build(
+        config, (2,), minigan.Generator(0), minigan.Generator(1))
+    generator, discriminator = (m.to(device) for m in networks)
+    average = copy.deepcopy(generator)
+    opt_g, opt_d = (optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in (generator, discriminator))
+    n, m = config.batch_size, config.pack
+    rng = np.random.default_rng(0)
+    real = lib.tensor(rng.standard_normal((n // m, 2 * m), dtype=np.float32), device=device)  # PacGAN pairs
+    noise = lib.tensor(rng.standard_normal((n, config.noise_dim), dtype=np.float32), device=device)
+    ones, zeros = lib.ones(n // m, 1, device=device), lib.zeros(n // m, 1, device=device)
+
+    def step():
+        with lib.no_grad():
+            fake = generator(noise).reshape(n // m, 2 * m)
+        opt_d.zero_grad()
+        (bce(discriminator(real), ones) + bce(discriminator(fake), zeros)).backward()
+        opt_d.step()
+        for p in discriminator.parameters():
+            p.requires_grad = False
+        loss = bce(discriminator(generator(noise).reshape(n // m, 2 * m)), ones)
+        for p in discriminator.parameters():
+            p.requires_grad = True
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        for a, p in zip(average.parameters(), generator.parameters()):  # minigan.gan.trainer.EMA's update
+            a.data *= config.ema
+            a.data += (1 - config.ema) * p.data
+    return step
+
+
+class TorchMaxout(torch.nn.Linear):
+    """minigan.nn.Maxout in torch: a Linear layer to units * pieces, then the max of each unit's pieces."""
+
+    def __init__(self, in_features, units, pieces):
+        super().__init__(in_features, units * pieces)
+        self.pieces = pieces
+
+    def forward(self, x):
+        y = super().forward(x)
+        return y.view(*y.shape[:-1], -1, self.pieces).amax(-1)
+
+
+def ring_networks(config):
+    """The MLP GAN of ``config`` for 2-D points in torch (its dropout probabilities are 0: no Dropout layers)."""
+    a, g, d = config.arch, [], []
+    width = config.noise_dim
+    for h in a["g_hidden"]:
+        g += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    generator = torch.nn.Sequential(*g, torch.nn.Linear(width, 2))
+    width = 2 * config.pack
+    for h in a["d_hidden"]:
+        d.append(TorchMaxout(width, h, a["pieces"]))
+        width = h
+    return generator, torch.nn.Sequential(*d, torch.nn.Linear(width, 1))
+
+
 def wall_time(step, repeats):
     """Median seconds of a synchronized step, after three warm-up steps."""
     times = []
@@ -216,43 +283,50 @@ class PeakMemory(cupy.cuda.MemoryHook):
         self.current -= kwargs["mem_size"]
 
 
-def dcgan_table(configs, repeats):
+MINIGAN = (minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits)
+TORCH = (torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits)
+
+
+def step_table(cases, repeats):
     """([(label, [(library, median seconds, peak allocated bytes, bytes reserved) for minigan and torch])] for each
-    (label, size, channels, batch) of ``configs``, and the last one's two steps). Each configuration starts with
-    the memory of the one before handed back, so that its peaks are its own."""
+    (label, make_step) of ``cases``, and the last one's two steps). Each case starts with the memory of the one
+    before handed back, so that its peaks are its own; one that fails is left out, with its traceback."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True  # as torch's DCGAN example: cuDNN picks its fastest algorithms
     tables, steps = [], None
-    for label, size, channels, batch in configs:
+    for label, make_step in cases:
         steps = None
         gc.collect()
         cupy.get_default_memory_pool().free_all_blocks()
         torch.cuda.empty_cache()
-        rows, steps = dcgan_rows(label, size, channels, batch, repeats)
+        try:
+            rows, steps = step_rows(label, make_step, repeats)
+        except Exception:  # one case's failure must not lose the others
+            traceback.print_exc()
+            continue
         tables.append((label, rows))
     return tables, steps
 
 
-def dcgan_rows(label, size, channels, batch, repeats):
-    """[(library, median seconds, peak allocated bytes, bytes reserved)] of one DCGAN's step in minigan and torch,
-    and the two steps."""
+def step_rows(label, make_step, repeats):
+    """[(library, median seconds, peak allocated bytes, bytes reserved)] of ``make_step(*MINIGAN)`` and
+    ``make_step(*TORCH)``, and the two steps."""
     rows, steps = [], []
-    step = dcgan_step(minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits, batch, size, channels)
+    step = make_step(*MINIGAN)
     seconds = wall_time(step, repeats)
     with PeakMemory() as peak:
         step()
     rows.append(("minigan (CuPy + minigan kernels)", seconds, peak.peak, cupy.get_default_memory_pool().total_bytes()))
     steps.append(step)
-    step = dcgan_step(torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits, batch,
-                      size, channels)
+    step = make_step(*TORCH)
     seconds = wall_time(step, repeats)
     torch.cuda.reset_peak_memory_stats()
     step()
     rows.append(("torch (cuDNN)", seconds, torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()))
     steps.append(step)
     for name, s, allocated, reserved in rows:
-        print(f"{label}, {name}: {s * 1e3:.1f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
+        print(f"{label}, {name}: {s * 1e3:.2f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
               f"{reserved / 2 ** 20:.0f} MiB reserved", flush=True)
     return rows, steps
 
@@ -342,10 +416,14 @@ def main():
     args = parse_args()
     device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
     copy, flops, kernels = kernel_table(args.batch, args.repeats)
-    tables, steps = dcgan_table([(f"DCGAN 32x32, 1 channel, batch {args.batch32}", 32, 1, args.batch32),
-                                 (f"DCGAN 64x64, RGB, batch {args.batch}", 64, 3, args.batch)], args.repeats)
+    tables, steps = step_table([
+        ("ring MLP GAN, batch 512", ring_step),
+        (f"DCGAN 32x32, 1 channel, batch {args.batch32}",
+         functools.partial(dcgan_step, batch=args.batch32, size=32, channels=1)),
+        (f"DCGAN 64x64, RGB, batch {args.batch}", functools.partial(dcgan_step, batch=args.batch, size=64, channels=3)),
+    ], args.repeats)
     try:
-        breakdown(steps, args.repeats)  # the 64x64 step's
+        breakdown(steps, args.repeats)  # the last case's: the 64x64 DCGAN
     except Exception:  # an extra: its failure must not lose the tables
         traceback.print_exc()
     print(f"\n{device}; CuPy {cupy.__version__}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
@@ -358,11 +436,11 @@ def main():
     for name, nbytes, ms, rate, of_same in kernels:
         print(f"| {name} | {nbytes / 1e6:.1f} | {ms * 1e3:.1f} | {rate / 1e9:.0f} | {rate / copy:.0%} "
               f"| {of_same:.0%} |")
-    print("\n| DCGAN train step, ngf = ndf = 64 | library | median (ms) | peak allocated (MiB) | reserved (MiB) |")
+    print("\n| train step (DCGAN: ngf = ndf = 64) | library | median (ms) | peak allocated (MiB) | reserved (MiB) |")
     print("|---|---|---:|---:|---:|")
     for label, rows in tables:
         for name, seconds, allocated, reserved in rows:
-            print(f"| {label} | {name} | {seconds * 1e3:.1f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
+            print(f"| {label} | {name} | {seconds * 1e3:.2f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
     print()
     for label, rows in tables:
         print(f"{label}: minigan / torch {rows[0][1] / rows[1][1]:.2f}x the time, "
