@@ -2,6 +2,8 @@
 
 minigan.nn mirrors torch.nn's names and weight layouts, so one builder serves both frameworks.
 """
+import itertools
+
 import numpy as np
 import torch
 
@@ -45,19 +47,18 @@ def _fwd_bwd(mg_op, torch_op, x, w):
     return minigan_fwd_bwd(mg_op, x, w), run_torch
 
 
-def build_dcgan32(nn, nz=100, ngf=64, ndf=64, nc=1):
-    """The 32x32 DCGAN (G: 4 -> 8 -> 16 -> 32; D the mirror) in ``nn`` = minigan.nn or torch.nn."""
-    generator = nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(),
-        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(),
-        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
-        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
-    discriminator = nn.Sequential(
-        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False), nn.Flatten())
-    return generator, discriminator
+def build_dcgan(nn, size=32, nc=1, nz=100, ngf=64, ndf=64):
+    """The DCGAN of torch's examples/dcgan for ``size`` x ``size`` images in ``nn`` = minigan.nn or torch.nn:
+    G 1 -> 4 -> 8 -> ... -> size, D the mirror, ending in a logit (both sides train with BCE on logits)."""
+    g_widths, d_widths = ([base * 2 ** i for i in range(size.bit_length() - 3)] for base in (ngf, ndf))  # 32: 1 2 4
+    g = [nn.ConvTranspose2d(nz, g_widths[-1], 4, 1, 0, bias=False), nn.BatchNorm2d(g_widths[-1]), nn.ReLU()]
+    for c_in, c_out in itertools.pairwise(g_widths[::-1]):
+        g += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    d = [nn.Conv2d(nc, d_widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
+    for c_in, c_out in itertools.pairwise(d_widths):
+        d += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+    return (nn.Sequential(*g, nn.ConvTranspose2d(g_widths[0], nc, 4, 2, 1, bias=False), nn.Tanh()),
+            nn.Sequential(*d, nn.Conv2d(d_widths[-1], 1, 4, 1, 0, bias=False), nn.Flatten()))
 
 
 def dcgan_step_case(batch, nz=100):
@@ -72,7 +73,7 @@ def dcgan_step_case(batch, nz=100):
 
 def _train_step(lib, nn, optim, bce, real, noise):
     """One D update (real and fake) and one G update (non-saturating), with Adam(2e-4, (0.5, 0.999))."""
-    generator, discriminator = build_dcgan32(nn, nz=noise.shape[1])
+    generator, discriminator = build_dcgan(nn, nz=noise.shape[1])
     opt_g = optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real, noise = lib.tensor(real), lib.tensor(noise)

@@ -1,7 +1,8 @@
 """GPU speed, all in one run on one GPU: minigan's CUDA kernels against the device's copy bandwidth,
-and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN), with where its time goes.
+and training steps (the ring's MLP GAN, the DCGAN at 32x32 and 64x64), minigan (CuPy) against torch
+(cuDNN), with where the 64x64 DCGAN step's time goes.
 
-    python benchmarks/gpu.py [--repeats R] [--batch B]
+    python benchmarks/gpu.py [--repeats R] [--batch B] [--batch32 B32]
 
 1. Ceilings: a device-to-device cudaMemcpy of a 1 GiB buffer (bytes read + written over time), and a
    float32 8192^3 matrix product through cuBLAS (TF32 off).
@@ -11,14 +12,19 @@ and a 64x64 DCGAN training step, minigan (CuPy) against torch (cuDNN), with wher
    (small launches pay a fixed cost that a copy pays too). Timed with CUDA events around the call
    alone: the L2 cache is flushed (a 256 MiB read) and the GPU kept busy (a spin kernel) while the
    host queues the call, so host overhead stays out.
-3. One DCGAN training step (D on real and fake, then G; Adam; BCE on logits), float32, TF32 off
-   on both sides: the median wall-clock time of R synchronized steps, and the peak GPU memory. Then a
-   breakdown of a minigan step: the host's time to queue it, the GPU time of each op (CUDA events
-   around every Function's forward and backward), and the GPU kernels by name (torch.profiler, which
-   sees CuPy's launches too).
+3. Training steps (D on real and fake, then G; Adam; BCE on logits) on fixed batches, float32, TF32
+   off on both sides: the ring recipe's MLP GAN (its networks, batch 512, PacGAN pairs, Adam, G's moving
+   average; D frozen in G's update, as the trainer does), and the DCGAN with ngf = ndf = 64, 32x32 with
+   one channel (Fashion-MNIST's) at batch B32 and 64x64 RGB at batch B: the median wall-clock time of R
+   synchronized steps, and the peak GPU memory. Then a breakdown of the 64x64 minigan step: the host's
+   time to queue it, the GPU time of each op (CUDA events around every Function's forward and backward),
+   and the GPU kernels by name (torch.profiler, which sees CuPy's launches too).
 Prints markdown tables, with the device's name, at the end.
 """
 import argparse
+import copy
+import functools
+import gc
 import os
 import statistics
 import sys
@@ -34,7 +40,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigan  # noqa: E402
 import minigan.cuda  # noqa: E402
 import minigan.nn.functional as F  # noqa: E402
+from minigan.gan import TrainConfig, get_family  # noqa: E402
 from minigan.tensor import Function  # noqa: E402
+
+from cases import build_dcgan  # noqa: E402  (benchmarks/, this script's folder, is first on sys.path)
 
 SPIN = cupy.RawKernel(r'''extern "C" __global__ void spin(long long cycles) {
   long long start = clock64(); while (clock64() - start < cycles) {} }''', "spin")
@@ -43,7 +52,8 @@ SPIN = cupy.RawKernel(r'''extern "C" __global__ void spin(long long cycles) {
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=128, help="the 64x64 DCGAN's batch, and the kernels'")
+    parser.add_argument("--batch32", type=int, default=64, help="the 32x32 one-channel DCGAN's batch")
     return parser.parse_args()
 
 
@@ -130,7 +140,7 @@ def elementwise_cases(batch):
 def adam_cases(batch, nz=100):
     """One Adam step of all of G's parameters: one launch for all (adam_step_group, what minigan.optim.Adam
     runs), one launch each; and of G's largest parameter alone."""
-    generator, _ = dcgan64(minigan.nn, nz)
+    generator, _ = build_dcgan(minigan.nn, 64, 3, nz)
     params = [randn(*p.shape) for p in generator.parameters()]
     states = [[p, randn(*p.shape), randn(*p.shape), cupy.abs(randn(*p.shape))] for p in params]
     hyper = (10, 2e-4, 0.5, 0.999, 1e-8, 0)
@@ -162,28 +172,14 @@ def kernel_table(batch, repeats):
     return copy, flops, rows
 
 
-def dcgan64(nn, nz=100, ngf=64, ndf=64, nc=3):
-    """The networks of torch's examples/dcgan for 64x64 images, in nn = minigan.nn or torch.nn; D ends in
-    a logit (no Sigmoid): both sides train with BCE on logits. G: 1 -> 4 -> 8 -> 16 -> 32 -> 64."""
-    widths = [ngf * 8, ngf * 4, ngf * 2, ngf]
-    g = [nn.ConvTranspose2d(nz, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
-    for c_in, c_out in zip(widths, widths[1:]):
-        g += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-    d = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
-    for c_in in (ndf, ndf * 2, ndf * 4):
-        d += [nn.Conv2d(c_in, 2 * c_in, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c_in), nn.LeakyReLU(0.2)]
-    return (nn.Sequential(*g, nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()),
-            nn.Sequential(*d, nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Flatten()))
-
-
-def dcgan_step(lib, nn, optim, bce, batch, nz=100):
-    """A function doing one training step of a fresh 64x64 DCGAN on the GPU with library ``lib``."""
-    generator, discriminator = (m.to("cuda") for m in dcgan64(nn, nz))
+def dcgan_step(lib, nn, optim, bce, batch, size, channels, nz=100, device="cuda"):
+    """A function doing one training step of a fresh ``size`` x ``size`` DCGAN on ``device`` with library ``lib``."""
+    generator, discriminator = (m.to(device) for m in build_dcgan(nn, size, channels, nz))
     opt_g, opt_d = (optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)) for m in (generator, discriminator))
     rng = np.random.default_rng(0)
-    real = lib.tensor(np.tanh(rng.standard_normal((batch, 3, 64, 64), dtype=np.float32)), device="cuda")
-    noise = lib.tensor(rng.standard_normal((batch, nz, 1, 1), dtype=np.float32), device="cuda")
-    ones, zeros = lib.ones(batch, 1, device="cuda"), lib.zeros(batch, 1, device="cuda")
+    real = lib.tensor(np.tanh(rng.standard_normal((batch, channels, size, size), dtype=np.float32)), device=device)
+    noise = lib.tensor(rng.standard_normal((batch, nz, 1, 1), dtype=np.float32), device=device)
+    ones, zeros = lib.ones(batch, 1, device=device), lib.zeros(batch, 1, device=device)
 
     def step():
         fake = generator(noise)
@@ -194,6 +190,68 @@ def dcgan_step(lib, nn, optim, bce, batch, nz=100):
         bce(discriminator(fake), ones).backward()
         opt_g.step()
     return step
+
+
+def ring_step(lib, nn, optim, bce, device="cuda"):
+    """A function doing one step of the ring recipe's MLP GAN on fixed batches with library ``lib``: the trainer's
+    step (D on real and fake, D frozen in G's update, G's moving average) without its random draws and loss checks."""
+    config = TrainConfig.for_model("mlp-gan", "ring")
+    networks = ring_networks(config) if lib is torch else get_family("mlp-gan").build(
+        config, (2,), minigan.Generator(0), minigan.Generator(1))
+    generator, discriminator = (m.to(device) for m in networks)
+    average = copy.deepcopy(generator)
+    opt_g, opt_d = (optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for m in (generator, discriminator))
+    n, m = config.batch_size, config.pack
+    rng = np.random.default_rng(0)
+    real = lib.tensor(rng.standard_normal((n // m, 2 * m), dtype=np.float32), device=device)  # PacGAN pairs
+    noise = lib.tensor(rng.standard_normal((n, config.noise_dim), dtype=np.float32), device=device)
+    ones, zeros = lib.ones(n // m, 1, device=device), lib.zeros(n // m, 1, device=device)
+
+    def step():
+        with lib.no_grad():
+            fake = generator(noise).reshape(n // m, 2 * m)
+        opt_d.zero_grad()
+        (bce(discriminator(real), ones) + bce(discriminator(fake), zeros)).backward()
+        opt_d.step()
+        for p in discriminator.parameters():
+            p.requires_grad = False
+        loss = bce(discriminator(generator(noise).reshape(n // m, 2 * m)), ones)
+        for p in discriminator.parameters():
+            p.requires_grad = True
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        for a, p in zip(average.parameters(), generator.parameters()):  # minigan.gan.trainer.EMA's update
+            a.data *= config.ema
+            a.data += (1 - config.ema) * p.data
+    return step
+
+
+class TorchMaxout(torch.nn.Linear):
+    """minigan.nn.Maxout in torch: a Linear layer to units * pieces, then the max of each unit's pieces."""
+
+    def __init__(self, in_features, units, pieces):
+        super().__init__(in_features, units * pieces)
+        self.pieces = pieces
+
+    def forward(self, x):
+        y = super().forward(x)
+        return y.view(*y.shape[:-1], -1, self.pieces).amax(-1)
+
+
+def ring_networks(config):
+    """The MLP GAN of ``config`` for 2-D points in torch (its dropout probabilities are 0: no Dropout layers)."""
+    a, g, d = config.arch, [], []
+    width = config.noise_dim
+    for h in a["g_hidden"]:
+        g += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    generator = torch.nn.Sequential(*g, torch.nn.Linear(width, 2))
+    width = 2 * config.pack
+    for h in a["d_hidden"]:
+        d.append(TorchMaxout(width, h, a["pieces"]))
+        width = h
+    return generator, torch.nn.Sequential(*d, torch.nn.Linear(width, 1))
 
 
 def wall_time(step, repeats):
@@ -225,26 +283,50 @@ class PeakMemory(cupy.cuda.MemoryHook):
         self.current -= kwargs["mem_size"]
 
 
-def dcgan_table(batch, repeats):
-    """(name, median seconds, peak allocated bytes, bytes reserved) for minigan and torch, and the two steps."""
+MINIGAN = (minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits)
+TORCH = (torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits)
+
+
+def step_table(cases, repeats):
+    """([(label, [(library, median seconds, peak allocated bytes, bytes reserved) for minigan and torch])] for each
+    (label, make_step) of ``cases``, and the last one's two steps). Each case starts with the memory of the one
+    before handed back, so that its peaks are its own; one that fails is left out, with its traceback."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True  # as torch's DCGAN example: cuDNN picks its fastest algorithms
+    tables, steps = [], None
+    for label, make_step in cases:
+        steps = None
+        gc.collect()
+        cupy.get_default_memory_pool().free_all_blocks()
+        torch.cuda.empty_cache()
+        try:
+            rows, steps = step_rows(label, make_step, repeats)
+        except Exception:  # one case's failure must not lose the others
+            traceback.print_exc()
+            continue
+        tables.append((label, rows))
+    return tables, steps
+
+
+def step_rows(label, make_step, repeats):
+    """[(library, median seconds, peak allocated bytes, bytes reserved)] of ``make_step(*MINIGAN)`` and
+    ``make_step(*TORCH)``, and the two steps."""
     rows, steps = [], []
-    step = dcgan_step(minigan, minigan.nn, minigan.optim, F.binary_cross_entropy_with_logits, batch)
+    step = make_step(*MINIGAN)
     seconds = wall_time(step, repeats)
     with PeakMemory() as peak:
         step()
     rows.append(("minigan (CuPy + minigan kernels)", seconds, peak.peak, cupy.get_default_memory_pool().total_bytes()))
     steps.append(step)
-    step = dcgan_step(torch, torch.nn, torch.optim, torch.nn.functional.binary_cross_entropy_with_logits, batch)
+    step = make_step(*TORCH)
     seconds = wall_time(step, repeats)
     torch.cuda.reset_peak_memory_stats()
     step()
     rows.append(("torch (cuDNN)", seconds, torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()))
     steps.append(step)
     for name, s, allocated, reserved in rows:
-        print(f"{name}: {s * 1e3:.1f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
+        print(f"{label}, {name}: {s * 1e3:.2f} ms a step, peak {allocated / 2 ** 20:.0f} MiB allocated, "
               f"{reserved / 2 ** 20:.0f} MiB reserved", flush=True)
     return rows, steps
 
@@ -334,14 +416,19 @@ def main():
     args = parse_args()
     device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
     copy, flops, kernels = kernel_table(args.batch, args.repeats)
-    rows, steps = dcgan_table(args.batch, args.repeats)
+    tables, steps = step_table([
+        ("ring MLP GAN, batch 512", ring_step),
+        (f"DCGAN 32x32, 1 channel, batch {args.batch32}",
+         functools.partial(dcgan_step, batch=args.batch32, size=32, channels=1)),
+        (f"DCGAN 64x64, RGB, batch {args.batch}", functools.partial(dcgan_step, batch=args.batch, size=64, channels=3)),
+    ], args.repeats)
     try:
-        breakdown(steps, args.repeats)
+        breakdown(steps, args.repeats)  # the last case's: the 64x64 DCGAN
     except Exception:  # an extra: its failure must not lose the tables
         traceback.print_exc()
     print(f"\n{device}; CuPy {cupy.__version__}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
           f"float32, TF32 off on both sides (CUPY_TF32=0; torch allow_tf32 False for matmul and cuDNN), "
-          f"cudnn.benchmark on; batch {args.batch}, medians of {args.repeats}\n")
+          f"cudnn.benchmark on; kernels at batch {args.batch}, medians of {args.repeats}\n")
     print(f"Copy bandwidth (device to device, read + write): {copy / 1e9:.0f} GB/s; "
           f"float32 matmul (8192^3, cuBLAS, no TF32): {flops / 1e12:.1f} TFLOP/s\n")
     print("| kernel | MB moved | time (us) | GB/s | of copy | of a same-size copy |")
@@ -349,11 +436,15 @@ def main():
     for name, nbytes, ms, rate, of_same in kernels:
         print(f"| {name} | {nbytes / 1e6:.1f} | {ms * 1e3:.1f} | {rate / 1e9:.0f} | {rate / copy:.0%} "
               f"| {of_same:.0%} |")
-    print("\n| DCGAN 64x64 train step | median (ms) | peak allocated (MiB) | reserved (MiB) |")
-    print("|---|---:|---:|---:|")
-    for name, seconds, allocated, reserved in rows:
-        print(f"| {name} | {seconds * 1e3:.1f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
-    print(f"\nminigan / torch: {rows[0][1] / rows[1][1]:.2f}x the time")
+    print("\n| train step (DCGAN: ngf = ndf = 64) | library | median (ms) | peak allocated (MiB) | reserved (MiB) |")
+    print("|---|---|---:|---:|---:|")
+    for label, rows in tables:
+        for name, seconds, allocated, reserved in rows:
+            print(f"| {label} | {name} | {seconds * 1e3:.2f} | {allocated / 2 ** 20:.0f} | {reserved / 2 ** 20:.0f} |")
+    print()
+    for label, rows in tables:
+        print(f"{label}: minigan / torch {rows[0][1] / rows[1][1]:.2f}x the time, "
+              f"{rows[0][2] / rows[1][2]:.2f}x the peak memory allocated")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,15 @@ def to_device(x, device):
     return x.get()
 
 
+def free_memory(device):
+    """Bytes that new arrays on ``device`` can take: for "cuda", the GPU's free memory and what CuPy's pool
+    holds unused; for "cpu", the memory the system has available."""
+    if check_device(device) == "cuda":
+        cp = cupy()
+        return cp.cuda.runtime.memGetInfo()[0] + cp.get_default_memory_pool().free_bytes()
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def to_numpy(x):
     return to_device(x, "cpu")
 

@@ -83,6 +83,13 @@ def test_numpy_arrays_and_scalars_are_on_the_cpu():
     assert backend.to_device(x, "cpu") is x and backend.to_numpy(x) is x
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not backend.cuda_available(), reason="needs CuPy and a CUDA GPU")])])
+def test_free_memory_is_a_positive_byte_count(device):
+    free = backend.free_memory(device)
+    assert isinstance(free, int) and 0 < free < 2 ** 50
+
+
 def test_only_float_dtypes_are_float():
     assert all(backend.is_float(d) for d in (np.float16, np.float32, np.float64))
     assert not any(backend.is_float(d) for d in (np.int64, np.bool_, np.complex128))

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 import minigan
+from minigan import backend
+from minigan.backend import cuda_available
 from minigan.data import DataLoader, infinite
 from minigan.random import Generator
 
@@ -68,6 +70,33 @@ def test_infinite_crosses_epochs():
     loader = DataLoader((x, y), 3, generator=Generator(0))
     batches = list(itertools.islice(infinite(loader), 7))
     assert len(batches) == 7 and loader.epoch == 2
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA GPU")
+@pytest.mark.parametrize("fits", [True, False])
+def test_on_the_gpu_the_cpu_batches_with_one_copy_an_epoch(monkeypatch, fits):
+    """Arrays that fit are copied to the GPU once, and each epoch's permutation once: a batch costs no copy
+    from the host. Arrays that do not fit are gathered on the host and moved a batch at a time. Either way the
+    batches, and a resumed loader's, are the CPU loader's."""
+    x, y = data()
+    reference = rows(itertools.islice(infinite(DataLoader((x, y), 5, generator=Generator(1))), 10))
+    moved, to_device = [], backend.to_device
+
+    def counting(a, device):
+        if device == "cuda" and backend.device_of(a) == "cpu":
+            moved.append(a.shape)
+        return to_device(a, device)
+    monkeypatch.setattr(backend, "to_device", counting)
+    if not fits:
+        monkeypatch.setattr(backend, "free_memory", lambda device: 0)
+    loader = DataLoader((x, y), 5, generator=Generator(1), device="cuda")
+    batches = list(itertools.islice(infinite(loader), 6))  # the 4 batches of an epoch, 2 of the next
+    assert moved == ([(23, 3), (23,), (23,), (23,)] if fits else [(5, 3), (5,)] * 6)
+    assert all(t.device == "cuda" for b in batches for t in b)
+    resumed = DataLoader((x, y), 5, generator=Generator(99), device="cuda")
+    resumed.load_state_dict(loader.state_dict())
+    assert rows(batches) + rows(itertools.islice(infinite(resumed), 4)) == reference
 
 
 def test_bad_arguments():

@@ -5,10 +5,15 @@
         ...
     state = loader.state_dict()  # save with the checkpoint; load_state_dict(state) resumes mid-epoch
 
-The data stays where it is: each batch is gathered with its slice of the epoch's
-permutation, then moved to the device. The loader draws only the permutations,
-from its own generator, so it can restore that generator exactly on resume.
+Each batch is gathered with its slice of the epoch's permutation. On a GPU the arrays
+are copied there once, at the first batch, when they take at most half of its free
+memory, and so is each epoch's permutation: a batch is then gathered on the device,
+with no copy from the host (else each batch is gathered where the arrays are, then
+moved). The loader draws only the permutations, from its own generator, so it can
+restore that generator exactly on resume; the order is the same on either device.
 """
+import functools
+
 import numpy as np
 
 from .. import backend
@@ -45,11 +50,23 @@ class DataLoader:
 
     def __iter__(self):
         order = self._order if self._order is not None else self._new_order()
+        arrays = self._resident
+        if all(backend.device_of(a) == self.device for a in arrays):
+            order = backend.to_device(order, self.device)  # one copy an epoch; each batch's rows are a view of it
         while self.batch < len(self):
             rows = order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
             self.batch += 1
-            yield tuple(Tensor(backend.to_device(_take(a, rows), self.device)) for a in self.arrays)
+            yield tuple(Tensor(backend.to_device(_take(a, rows), self.device)) for a in arrays)
         self.epoch, self.batch, self._order = self.epoch + 1, 0, None
+
+    @functools.cached_property
+    def _resident(self):
+        """The arrays moved to the loader's device once (at the first batch) when those not there yet take at
+        most half of its free memory; else ``self.arrays`` as given."""
+        moving = sum(a.nbytes for a in self.arrays if backend.device_of(a) != self.device)
+        if moving and moving > backend.free_memory(self.device) / 2:
+            return self.arrays
+        return tuple(backend.to_device(a, self.device) for a in self.arrays)
 
     def _new_order(self):
         """This epoch's permutation; the generator state before it is what a checkpoint stores."""
