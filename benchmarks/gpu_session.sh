@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# One call on a GPU machine, its parts' time limits adding up to 8 minutes: the GPU tests, the kernel and DCGAN step benchmark against torch
-# (benchmarks/gpu.py), then every shipped recipe through the trainer on the GPU and on 2 CPU cores
-# (benchmarks/recipes.py). Each part runs under its own time limit with its log in $OUT (where the device tool
-# returns files from; /tmp/minigan_gpu elsewhere), so that a crash or a hang loses no other part; the tables are
+# One call on a GPU machine, its parts' time limits adding up to 9 minutes: the GPU tests, the kernel and DCGAN step
+# benchmark against torch (benchmarks/gpu.py), every shipped recipe through the trainer on the GPU and on 2 CPU cores
+# (benchmarks/recipes.py), then what CUDA-graph capture can use (benchmarks/graph_probe.py). Each part runs under
+# its own time limit with its log in $OUT (where the device tool returns files from; /tmp/minigan_gpu elsewhere),
+# so that a crash or a hang loses no other part; the tables are
 # printed again at the end, into $OUT/summary.md too.
 #   bash benchmarks/gpu_session.sh
 # Fashion-MNIST for the recipes: .gpudata/fashion-mnist, made on a machine that has it with
@@ -48,6 +49,7 @@ part gpu_tests.log 40 python3 -m pytest tests/test_kernels.py -q -rs -p no:cache
   --deselect tests/test_kernels.py::test_wheel_ships_the_kernels
 part gpu_bench.log 110 python3 benchmarks/gpu.py
 part recipes.log 160 python3 benchmarks/recipes.py --data-dir .gpudata/fashion-mnist --budget-s 145
+part probe.log 60 python3 benchmarks/graph_probe.py
 
 {
   echo "# minigan GPU session, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -64,5 +66,8 @@ part recipes.log 160 python3 benchmarks/recipes.py --data-dir .gpudata/fashion-m
   echo "## benchmarks/recipes.py"
   grep -E "^Fashion-MNIST recipes|, (cuda|cpu): |^== exit" "$OUT/recipes.log"
   sed -n '/^Every shipped recipe/,$p' "$OUT/recipes.log"
+  echo
+  echo "## benchmarks/graph_probe.py"
+  grep -vE "^== python3" "$OUT/probe.log"
 } > "$OUT/summary.md" 2>&1
 cat "$OUT/summary.md"
