@@ -453,9 +453,12 @@ def read_metrics(path, last_step):
     records = []
     for number, line in enumerate(lines[:-1], 1):  # the text after the last newline is a torn write, or nothing
         try:
-            records.append(json.loads(line))
-        except ValueError as e:
-            raise ValueError(f"{path}, line {number}: not a metrics record ({e})") from e
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not (isinstance(record, dict) and type(record.get("step")) is int):
+            raise ValueError(f"{path}, line {number}: not a metrics record: {line[:60]!r}")
+        records.append(record)
     records = [r for r in records if r["step"] <= last_step]
     with files.atomic_write(path, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
