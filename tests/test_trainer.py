@@ -292,3 +292,17 @@ def test_steps_that_neither_log_nor_write_read_nothing_back_from_the_device(tmp_
     Trainer(tiny_config(steps=12, log_every=6, checkpoint_every=12, sample_every=100), tmp_path, quiet=True).fit()
     # logs at 6 and 12 (2 losses each); checks at 6, 12 (log), 12 (checkpoint), the final checkpoint and samples.png
     assert calls == {"item": 4, "check_finite": 5}
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not minigan.backend.cuda_available(), reason="needs CuPy and a CUDA GPU")
+def test_on_the_gpu_the_watch_stays_on_the_device_and_a_nan_still_stops_the_run(tmp_path, monkeypatch):
+    trainer = Trainer(tiny_config(steps=20, checkpoint_every=4, device="cuda"), tmp_path, quiet=True)
+    trainer.fit(until=3)
+    assert all(minigan.backend.device_of(a) == "cuda" for pair in trainer.watch.first.values() for a in pair)
+    loss = trainer_module.generator_loss
+    monkeypatch.setattr(trainer_module, "generator_loss",
+                        lambda logits, kind: loss(logits, kind) * (float("nan") if trainer.step >= 5 else 1.0))
+    with pytest.raises(TrainingDiverged, match="step 6: the generator loss became nan"):
+        trainer.fit()
+    assert int(minigan.load(tmp_path / "checkpoint.npz")["step"]) == 4
