@@ -380,6 +380,7 @@ def fit(trainer, folder, say, resumed, dry_run=False):
     c, until = trainer.config, trainer.step + 2 if dry_run else None
     if trainer.step == trainer.total_steps:
         say(f"nothing to do: {folder} is at its last step, {trainer.step}; give more --steps or --epochs to go on")
+        trainer.close()
         return 0
     say(f"{'resuming' if resumed else 'training'} {c.model} on {c.dataset} ({c.device}, seed {c.seed}) from "
         f"step {trainer.step} to {min(until or trainer.total_steps, trainer.total_steps)} of {trainer.total_steps} "

@@ -1,7 +1,7 @@
 """Making tensors: tensor, zeros, ones, full, arange, randn, rand and their *_like."""
 import numpy as np
 
-from . import backend
+from . import backend, checks
 from .random import default_generator
 from .tensor import Tensor
 
@@ -23,8 +23,10 @@ def _python_dtype(data):
     return backend.default_dtype if kind == "f" else None
 
 
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+def _shape(where, shape):
+    """(2, 3) and ((2, 3),) alike, as torch's zeros(2, 3) and zeros((2, 3)): sizes, ints >= 0."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    return checks.integers(where, "sizes", shape, minimum=0)
 
 
 def _dtype(dtype):
@@ -32,20 +34,25 @@ def _dtype(dtype):
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return Tensor(backend.module_for(device).full(shape, fill_value, dtype=_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return _filled("full", shape if isinstance(shape, (tuple, list)) else (shape,), fill_value, dtype, device,
+                   requires_grad)
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 0, dtype, device, requires_grad)
+    return _filled("zeros", shape, 0, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 1, dtype, device, requires_grad)
+    return _filled("ones", shape, 1, dtype, device, requires_grad)
+
+
+def _filled(op, shape, fill_value, dtype, device, requires_grad):
+    return Tensor(backend.module_for(device).full(_shape(op, shape), fill_value, dtype=_dtype(dtype)),
+                  requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu"):
+    checks.number("arange", "step", step, lambda v: v != 0, "other than 0")
     if end is None:
         start, end = 0, start
     if dtype is None and all(isinstance(v, int) for v in (start, end, step)):
@@ -55,12 +62,12 @@ def arange(start, end=None, step=1, dtype=None, device="cpu"):
 
 def randn(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
     generator = generator or default_generator
-    return Tensor(generator.normal(_shape(shape), dtype, device), requires_grad=requires_grad)
+    return Tensor(generator.normal(_shape("randn", shape), dtype, device), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
     generator = generator or default_generator
-    return Tensor(generator.uniform(_shape(shape), dtype, device), requires_grad=requires_grad)
+    return Tensor(generator.uniform(_shape("rand", shape), dtype, device), requires_grad=requires_grad)
 
 
 def _like(factory):

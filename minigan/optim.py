@@ -9,6 +9,7 @@ is None are skipped.
     opt = minigan.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt.zero_grad(); loss.backward(); opt.step()
 """
+from . import checks
 from .backend import array_module, kernel, to_device
 from .tensor import Tensor
 
@@ -43,7 +44,13 @@ class Optimizer:
         taken = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params} | taken) != len(params) + len(taken):
             raise ValueError(f"{self.name}: a parameter appears twice in the parameter groups")
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        group = {**self.defaults, **group, "params": params}
+        self.check_hyperparameters(group)
+        self.param_groups.append(group)
+
+    def check_hyperparameters(self, group):
+        """TypeError or ValueError naming the optimizer and the hyperparameter that ``group`` holds wrongly."""
+        raise NotImplementedError
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients (``.grad = None``, as torch), or zero them in place."""
@@ -110,9 +117,9 @@ def _state_like(value, p, what):
     return array_module(p.data).array(to_device(value, p.device), dtype=p.dtype)
 
 
-def _require(condition, message):
-    if not condition:
-        raise ValueError(message)
+def _non_negative(optimizer, group, *names):
+    for name in names:
+        checks.number(optimizer, name, group[name], lambda v: v >= 0, ">= 0")
 
 
 def _with_weight_decay(grad, param, weight_decay):
@@ -130,13 +137,15 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0, maximize=False):
-        _require(lr >= 0, f"SGD: invalid learning rate {lr}")
-        _require(momentum >= 0, f"SGD: invalid momentum {momentum}")
-        _require(weight_decay >= 0, f"SGD: invalid weight_decay {weight_decay}")
-        _require(not nesterov or (momentum > 0 and dampening == 0),
-                 "SGD: nesterov momentum needs a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
                                       weight_decay=weight_decay, maximize=maximize))
+
+    def check_hyperparameters(self, group):
+        _non_negative("SGD", group, "lr", "momentum", "weight_decay")
+        checks.number("SGD", "dampening", group["dampening"])
+        nesterov, maximize = (checks.boolean("SGD", name, group[name]) for name in ("nesterov", "maximize"))
+        if nesterov and not (group["momentum"] > 0 and group["dampening"] == 0):
+            raise ValueError("SGD: nesterov momentum needs a momentum and zero dampening")
 
     def _update(self, p, grad, group):
         momentum = group["momentum"]
@@ -157,12 +166,17 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) as torch.optim.Adam computes it; see ``adam_step``."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
-        _require(lr >= 0, f"Adam: invalid learning rate {lr}")
-        _require(eps >= 0, f"Adam: invalid eps {eps}")
-        _require(len(betas) == 2 and all(0 <= b < 1 for b in betas), f"Adam: invalid betas {betas}")
-        _require(weight_decay >= 0, f"Adam: invalid weight_decay {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def check_hyperparameters(self, group):
+        _non_negative("Adam", group, "lr", "eps", "weight_decay")
+        checks.boolean("Adam", "amsgrad", group["amsgrad"])
+        betas = group["betas"]
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise TypeError(f"Adam: betas must be a pair of numbers, got {betas!r}")
+        for b in betas:
+            checks.number("Adam", "betas", b, lambda v: 0 <= v < 1, "in [0, 1)")
+        group["betas"] = tuple(betas)
 
     def _update_group(self, params, group):
         """With amsgrad one ``amsgrad_step`` a parameter; else one ``adam_step_group`` for all the parameters

@@ -15,8 +15,12 @@ class Generator:
         self.manual_seed(seed)
 
     def manual_seed(self, seed):
+        """Restart from ``seed``: None (fresh entropy), an int >= 0, or a sequence of them."""
+        try:
+            self.rng = np.random.default_rng(seed)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"Generator: seed must be None, an int >= 0 or a sequence of them, got {seed!r}") from None
         self.initial_seed = seed
-        self.rng = np.random.default_rng(seed)
         return self
 
     def normal(self, shape, dtype=None, device="cpu", mean=0.0, std=1.0):
@@ -42,7 +46,14 @@ class Generator:
         return json.dumps(self.rng.bit_generator.state)
 
     def set_state(self, state):
-        self.rng.bit_generator.state = json.loads(state)
+        """Continue from ``state``, a string that get_state() returned; ValueError (and no change) if it is not one."""
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = json.loads(state)
+        except (TypeError, ValueError, KeyError) as e:  # not a string, not JSON, not a PCG64 state
+            raise ValueError(f"Generator.set_state: expected the string get_state() returns, got {state!r:.80} "
+                             f"({type(e).__name__}: {e})") from None
+        self.rng = rng
 
     @staticmethod
     def _place(x, dtype, device):

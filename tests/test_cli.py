@@ -125,7 +125,8 @@ def test_a_bad_value_found_by_the_trainer_writes_nothing_either(capsys, tmp_path
 
 def test_a_bad_config_file_is_named(capsys, tmp_path):
     (tmp_path / "junk.json").write_text('{"seed": ')
-    for name, message in (("junk.json", "Expecting value"), ("none.json", "No such file or directory")):
+    for name, message in (("junk.json", "not a minigan config (Expecting value"),
+                          ("none.json", "No such file or directory")):
         path = str(tmp_path / name)
         code, _, err = status(capsys, "train", "--config", path, "--out", str(tmp_path / "run"))
         assert code == 1 and f"--config {path}: {message}" in err and err.count("\n") == 1, err

@@ -2,18 +2,25 @@ import functools
 import hashlib
 import http.server
 import os
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
 
+import minigan
 from minigan.data import download, idx
 from minigan.data.download import ChecksumError, DownloadError
 from minigan.data.idx import load_mnist, write_idx
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 STEMS = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+ROOT = os.path.dirname(os.path.dirname(minigan.__file__))
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -46,7 +53,7 @@ def isolated(tmp_path, monkeypatch):
 
 def serve_test_split(root, n=5):
     """Write a small test split into the server's folder; (images, labels, their SHA-256 by file name)."""
-    images = np.arange(n * 4, dtype=np.uint8).reshape(n, 2, 2)
+    images = np.arange(n * 28 * 28, dtype=np.uint64).astype(np.uint8).reshape(n, 28, 28)
     labels = np.arange(n, dtype=np.uint8)
     digests = {}
     for stem, array in zip(STEMS, (images, labels)):
@@ -62,7 +69,7 @@ def test_download_into_the_first_lookup_dir_then_load(server, tmp_path):
     x, y = load_mnist("mnist", "test", mirror=url, sha256=digests)
     assert sorted(os.listdir(cache)) == sorted(s + ".gz" for s in STEMS)  # no temporary file left
     np.testing.assert_array_equal(y, labels)
-    np.testing.assert_allclose(x[:, 0], images / 127.5 - 1, rtol=1e-6)
+    np.testing.assert_allclose(x[:, 0], images / 127.5 - 1, rtol=1e-6, atol=1e-6)
     (root / (STEMS[0] + ".gz")).unlink()  # a second load reads the cache, not the server
     np.testing.assert_array_equal(load_mnist("mnist", "test", mirror=url, sha256=digests)[1], labels)
 
@@ -94,15 +101,65 @@ def test_the_published_digests_guard_a_default_download(server, tmp_path):
     url, root = server
     serve_test_split(root)  # right format, but not the published MNIST bytes
     with pytest.raises(ChecksumError):
-        load_mnist("mnist", "test", data_dir=tmp_path / "cache", mirror=url)
-    assert os.listdir(tmp_path / "cache") == []
+        load_mnist("mnist", "test", data_dir=tmp_path / "data" / "cache", mirror=url)
+    assert not os.path.exists(tmp_path / "data")  # neither folder that the download made is left, empty
 
 
 def test_missing_file_on_the_server_is_a_download_error(server, tmp_path):
     url, _ = server
     with pytest.raises(DownloadError, match="404"):
-        load_mnist("mnist", "test", data_dir=tmp_path / "cache", mirror=url)
-    assert os.listdir(tmp_path / "cache") == []
+        load_mnist("mnist", "test", mirror=url)  # into ~/.cache/minigan/mnist, of which nothing existed
+    assert not os.path.exists(tmp_path / "home")
+
+
+def test_a_failed_download_removes_an_empty_dataset_folder_but_keeps_the_folders_above_it(server, tmp_path):
+    url, _ = server
+    (tmp_path / "home" / ".cache").mkdir(parents=True)
+    with pytest.raises(DownloadError):
+        load_mnist("mnist", "test", mirror=url)
+    assert os.listdir(tmp_path / "home") == [".cache"] and os.listdir(tmp_path / "home" / ".cache") == []
+
+
+class StallingHandler(QuietHandler):
+    """Sends the first half of a file, then waits: a download that a signal interrupts mid-way."""
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data[: len(data) // 2])
+        outputfile.flush()
+        time.sleep(30)
+
+
+DOWNLOAD = textwrap.dedent("""
+    import sys
+    from minigan.data.idx import load_mnist
+    load_mnist("mnist", "test", data_dir=sys.argv[1], mirror=sys.argv[2], sha256={})
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_the_next_attempt_removes_what_a_killed_download_left(server, tmp_path, signum):
+    url, root = server
+    _, labels, digests = serve_test_split(root)
+    stalling = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StallingHandler, directory=root))
+    threading.Thread(target=stalling.serve_forever, daemon=True).start()
+    target = tmp_path / "data"
+    child = subprocess.Popen([sys.executable, "-c", DOWNLOAD, str(target), f"http://127.0.0.1:{stalling.server_address[1]}/"],
+                             env={**os.environ, "PYTHONPATH": ROOT}, stderr=subprocess.DEVNULL)
+    try:
+        while not (target.is_dir() and os.listdir(target)) and child.poll() is None:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the first half arrives
+        child.send_signal(signum)
+        child.wait()
+    finally:
+        stalling.shutdown()
+        stalling.server_close()
+    left = os.listdir(target)
+    assert len(left) == 1 and left[0].startswith(".t10k-images-idx3-ubyte.gz.") and left[0].endswith(".tmp")
+    _, y = load_mnist("mnist", "test", data_dir=target, mirror=url, sha256=digests)
+    np.testing.assert_array_equal(y, labels)
+    assert sorted(os.listdir(target)) == sorted(s + ".gz" for s in STEMS)
 
 
 def test_no_network_says_where_to_put_the_files(tmp_path):
@@ -112,7 +169,8 @@ def test_no_network_says_where_to_put_the_files(tmp_path):
     with pytest.raises(DownloadError) as e:
         load_mnist("fashion-mnist", "test", mirror=f"http://127.0.0.1:{port}/")
     message = str(e.value)
-    assert f"127.0.0.1:{port}" in message and "t10k-labels-idx1-ubyte.gz" in message and "MINIGAN_DATA" in message
+    assert f"127.0.0.1:{port}" in message and "MINIGAN_DATA" in message and "--data-dir" in message
+    assert all(f in message for f in download.SOURCES["fashion-mnist"][1])  # all four files, not just the two tried
     assert str(tmp_path / "system" / "fashion-mnist") in message
 
 

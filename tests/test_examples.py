@@ -71,7 +71,7 @@ def test_ctrl_c_checkpoints_and_says_how_to_continue(tmp_path):
     child = subprocess.Popen(command("mlp_gan_2d.py", *args), cwd=tmp_path, env=environment(tmp_path),
                              stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not (tmp_path / "ring" / "samples").exists() and time.monotonic() < deadline:  # the trainer is built
+    while not (tmp_path / "ring" / "metrics.jsonl").exists() and time.monotonic() < deadline:  # it trains
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=60)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigan.data import idx
+from minigan.data import download, idx
 from minigan.data.idx import IDXError, load_mnist, read_idx, write_idx
 
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -75,17 +75,17 @@ def no_data_dirs(tmp_path, monkeypatch):
 def test_splits_and_scales(no_data_dirs):
     rng = np.random.default_rng(0)
     n = idx.VALIDATION_SIZE + 7
-    images = rng.integers(0, 256, (n, 3, 2), dtype=np.uint8)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
     images[0, 0, :2] = [0, 255]
     labels = rng.integers(0, 10, n, dtype=np.uint8)
     write_split(no_data_dirs / "d", "train", images, labels, gz=False)
     x, y = load_mnist("mnist", "train", data_dir=no_data_dirs / "d", download=False)
-    assert x.shape == (7, 1, 3, 2) and x.dtype == np.float32 and y.dtype == np.int64
+    assert x.shape == (7, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
     np.testing.assert_allclose(x[:, 0], images[:7] / 127.5 - 1, rtol=1e-6, atol=1e-6)
     assert x[0, 0, 0, 0] == -1.0 and x[0, 0, 0, 1] == 1.0
     np.testing.assert_array_equal(y, labels[:7])
     x, y = load_mnist("mnist", "val", data_dir=no_data_dirs / "d", scale="unit", download=False)
-    assert x.shape == (idx.VALIDATION_SIZE, 1, 3, 2)
+    assert x.shape == (idx.VALIDATION_SIZE, 1, 28, 28)
     np.testing.assert_allclose(x[:, 0], images[7:] / 255, rtol=1e-6)
     np.testing.assert_array_equal(y, labels[7:])
 
@@ -95,7 +95,7 @@ def test_lookup_order_data_dir_then_env_then_cache_then_system(no_data_dirs, mon
     places = [no_data_dirs / "arg", no_data_dirs / "env" / "mnist", no_data_dirs / "home" / ".cache" / "minigan" /
               "mnist", no_data_dirs / "system" / "mnist"]
     for i, place in enumerate(places):  # each place holds test files whose labels say which place it is
-        write_split(place, "t10k", np.zeros((2, 1, 1), np.uint8), np.full(2, i, np.uint8))
+        write_split(place, "t10k", np.zeros((2, 28, 28), np.uint8), np.full(2, i, np.uint8))
     for i, place in enumerate(places):
         _, y = load_mnist("mnist", "test", data_dir=no_data_dirs / "arg" if i == 0 else None, download=False)
         assert y[0] == i
@@ -107,14 +107,56 @@ def test_missing_files_without_download_say_where_to_put_them(no_data_dirs):
     with pytest.raises(FileNotFoundError) as e:
         load_mnist("fashion-mnist", "test", download=False)
     message = str(e.value)
-    assert "t10k-images-idx3-ubyte.gz" in message and "MINIGAN_DATA" in message
+    assert all(f in message for f in download.SOURCES["fashion-mnist"][1]) and "MINIGAN_DATA" in message
+    assert "--data-dir" in message
     assert str(no_data_dirs / "home" / ".cache" / "minigan" / "fashion-mnist") in message
 
 
-def test_mismatched_images_and_labels_are_refused(no_data_dirs):
-    write_split(no_data_dirs / "d", "t10k", np.zeros((3, 2, 2), np.uint8), np.zeros(2, np.uint8))
-    with pytest.raises(IDXError, match="labels"):
+IMAGES = np.zeros((3, 28, 28), np.uint8)
+LABELS = np.zeros(3, np.uint8)
+NOT_MNIST = {  # what is wrong: (images, labels, the file named, what the error says)
+    "fewer labels than images": (IMAGES, LABELS[:2], "labels",
+                                 r"shape \(3,\), 1 to 10000 items; the header says \(2,\)"),
+    "images not 28x28": (IMAGES[:, :, :27], LABELS, "images", r"shape \(N, 28, 28\).*\(3, 28, 27\)"),
+    "images not uint8": (IMAGES.astype(np.int16), LABELS, "images", "of int16"),
+    "labels of two dims": (IMAGES, LABELS[:, None], "labels", r"\(3, 1\)"),
+    "a label out of range": (IMAGES, np.array([0, 9, 10], np.uint8), "labels", "holds label 10; MNIST's labels are 0"),
+    "more images than MNIST's test set": (np.zeros((10_001, 28, 28), np.uint8), np.zeros(10_001, np.uint8), "images",
+                                          "1 to 10000 items"),
+}
+
+
+@pytest.mark.parametrize("kind", list(NOT_MNIST))
+def test_files_that_are_not_mnist_are_refused_naming_the_file(no_data_dirs, kind):
+    images, labels, named, message = NOT_MNIST[kind]
+    write_split(no_data_dirs / "d", "t10k", images, labels)
+    path = no_data_dirs / "d" / f"t10k-{named}-idx{images.ndim if named == 'images' else 1}-ubyte.gz"
+    with pytest.raises(IDXError, match=re.escape(str(path)) + ".*" + message):
         load_mnist("mnist", "test", data_dir=no_data_dirs / "d", download=False)
+
+
+def test_a_train_split_needs_more_images_than_the_validation_split_takes(no_data_dirs):
+    write_split(no_data_dirs / "d", "train", IMAGES, LABELS)
+    with pytest.raises(IDXError, match="3 training images; the train split needs more than the 10000"):
+        load_mnist("mnist", "train", data_dir=no_data_dirs / "d", download=False)
+
+
+def test_a_header_declaring_more_than_allowed_is_refused_before_its_data_is_inflated(tmp_path):
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(struct.pack(">BBBBII", 0, 0, 0x08, 2, 1 << 31, 1 << 31) + bytes(1 << 20)))
+    with pytest.raises(IDXError, match=re.escape(str(path)) + r": its header declares 4611686018427387904 bytes"):
+        read_idx(path)
+
+
+def test_a_gzip_holding_more_than_its_header_declares_is_inflated_no_further(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(struct.pack(">BBBBI", 0, 0, 0x08, 1, 4) + bytes(100 << 20)))  # 100 MB of zeros
+    reads = []
+    read = gzip.GzipFile.read
+    monkeypatch.setattr(gzip.GzipFile, "read", lambda self, n=-1: reads.append(n) or read(self, n))
+    with pytest.raises(IDXError, match=re.escape(str(path)) + ".*the file holds more than that"):
+        read_idx(path)
+    assert reads == [4, 4, 5]  # the magic number, the one dim, then 4 bytes of data and one more
 
 
 @pytest.mark.parametrize("kwargs", [dict(name="cifar"), dict(split="valid"), dict(scale="sigmoid")])

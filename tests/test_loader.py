@@ -105,7 +105,22 @@ def test_bad_arguments():
         DataLoader((x, y[:-1]), 4)
     with pytest.raises(ValueError, match="no batch"):
         DataLoader((x, y), 24)
-    with pytest.raises(ValueError, match="no batch"):
+    with pytest.raises(ValueError, match="DataLoader: batch_size must be at least 1, got 0"):
         DataLoader((x, y), 0, drop_last=False)
     with pytest.raises(ValueError, match="device"):
         DataLoader((x, y), 4, device="tpu")
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda x, y: DataLoader((x, y), 4.0), TypeError, "DataLoader: batch_size must be an int, got 4.0"),
+    (lambda x, y: DataLoader((x, y), 4, generator=0), TypeError,
+     r"DataLoader: generator must be a minigan.Generator or None, got 0 \(for a seed, pass generator=Generator\(0\)\)"),
+    (lambda x, y: DataLoader(x, 4), TypeError,
+     r"got a single array of shape \(23, 3\) \(for one array, pass the tuple \(array,\)\)"),
+    (lambda x, y: DataLoader((x, list(y)), 4), TypeError, "arrays must be a tuple of NumPy or CuPy arrays"),
+    (lambda x, y: DataLoader((x, y[0]), 4), TypeError, "with a batch axis"),
+    (lambda x, y: DataLoader((x, y), 4, shuffle="no"), TypeError, "DataLoader: shuffle must be True or False"),
+])
+def test_wrong_types_are_refused_naming_the_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make(*data())

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import minigan as mg
 
@@ -51,3 +52,20 @@ def test_draws_have_the_asked_shape_dtype_and_distribution():
     ints = g.integers(2, 5, (1000,))
     assert ints.min() == 2 and ints.max() == 4
     assert g.normal((2,), np.float16).dtype == np.float16
+
+
+@pytest.mark.parametrize("state", [None, 5, "not json", "[1, 2]", '{"bit_generator": "MT19937", "state": {}}',
+                                   '{"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}, "has_uint32": 0, '
+                                   '"uinteger": 0}'])
+def test_set_state_refuses_what_get_state_did_not_return_and_changes_nothing(state):
+    g = mg.Generator(4)
+    before = g.get_state()
+    with pytest.raises(ValueError, match="Generator.set_state: expected the string get_state"):
+        g.set_state(state)
+    assert g.get_state() == before
+
+
+@pytest.mark.parametrize("seed, error", [("a", TypeError), (-1, ValueError), (1.5, TypeError), ([1, -2], ValueError)])
+def test_a_bad_seed_is_refused_naming_it(seed, error):
+    with pytest.raises(error, match="Generator: seed must be None, an int >= 0 or a sequence of them, got"):
+        mg.Generator(seed)

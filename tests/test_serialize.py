@@ -1,7 +1,9 @@
 """minigan.save / minigan.load: exact round trips, atomic writes, and files that are not checkpoints."""
+import io
 import os
 import pickle
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -185,11 +187,31 @@ def npz_with_a_pickled_object_array(path):
                **{"0": np.array([WritesAMarker(path.parent / "ran")], dtype=object)})(path)
 
 
+def npz_declaring(shape):
+    """An .npz whose entry "0" has a .npy header for float64 ``shape`` and 8 bytes of data."""
+    def make(path):
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("0.npy", header.getvalue() + bytes(8))
+            manifest = io.BytesIO()
+            np.save(manifest, ARRAY_0)
+            archive.writestr("__manifest__.npy", manifest.getvalue())
+    return make
+
+
+def nested_manifest(depth):
+    """A manifest whose tree is a list in a list ... ``depth`` times."""
+    tree = '["list", [' * depth + "]]" * depth
+    return write_with(np.savez, __manifest__=np.array('{"format": "minigan-checkpoint", "version": 1, "tree": '
+                                                      + tree + "}"))
+
+
 BAD_FILES = {  # what makes the file bad: (how to write it, what the error says)
     "truncated": (write_checkpoint_then(lambda data: data[: len(data) // 2]), "not a zip file"),
     "corrupt": (write_checkpoint_then(flip_a_byte), "Bad CRC"),
-    "empty": (lambda path: path.write_bytes(b""), "No data"),
-    "random bytes": (lambda path: path.write_bytes(np.random.default_rng(0).bytes(1000)), "pickled"),
+    "empty": (lambda path: path.write_bytes(b""), "not a minigan checkpoint (an empty file)"),
+    "random bytes": (lambda path: path.write_bytes(np.random.default_rng(0).bytes(1000)), "not an .npz archive"),
     "npz without manifest": (write_with(np.savez, w=np.zeros(3)), "without a minigan manifest"),
     "manifest not JSON": (write_with(np.savez, __manifest__=manifest("{not json")), "JSONDecodeError"),
     "manifest a JSON list": (write_with(np.savez, __manifest__=manifest("[1, 2]")), "manifest starts"),
@@ -199,8 +221,14 @@ BAD_FILES = {  # what makes the file bad: (how to write it, what the error says)
     "malformed manifest": (write_with(np.savez, __manifest__=manifest(f"{{{HEADER}, 'tree': ['int', '3']}}")),
                            "expected int"),
     "a single npy": (write_with(np.save, np.zeros(3)), "single .npy"),
-    "pickled object array in an npz": (npz_with_a_pickled_object_array, "Object arrays"),
-    "a pickle": (lambda path: path.write_bytes(pickle.dumps(WritesAMarker(path.parent / "ran"))), "pickled"),
+    "pickled object array in an npz": (npz_with_a_pickled_object_array, "entry '0' holds Python objects"),
+    "a pickle": (lambda path: path.write_bytes(pickle.dumps(WritesAMarker(path.parent / "ran"))),
+                 "not an .npz archive"),
+    "compressed entry larger than the file": (write_with(np.savez_compressed, __manifest__=ARRAY_0,
+                                                         **{"0": np.zeros(1 << 20)}), "more than the whole file"),
+    "npy header declaring a huge array": (npz_declaring(shape=(10 ** 12,)), "declares an array (1000000000000,)"),
+    "npy header declaring too few bytes": (npz_declaring(shape=(0,)), "it holds 8 bytes"),
+    "manifest nested beyond the JSON decoder": (nested_manifest(100_000), "nested too deeply"),
 }
 
 
@@ -208,9 +236,10 @@ BAD_FILES = {  # what makes the file bad: (how to write it, what the error says)
 def test_files_that_are_not_checkpoints_raise_checkpoint_error(tmp_path, kind):
     path, (write, reason) = tmp_path / "bad.npz", BAD_FILES[kind]
     write(path)
-    with pytest.raises(CheckpointError, match=re.escape(str(path)) + ".*" + re.escape(reason)):
+    with pytest.raises(CheckpointError, match=re.escape(str(path)) + ".*" + re.escape(reason)) as error:
         minigan.load(path)
     assert not (tmp_path / "ran").exists(), "loading ran code from the file"
+    assert "allow_pickle" not in str(error.value)  # NumPy's advice to unpickle a file is not ours to give
 
 
 def test_a_missing_file_is_file_not_found(tmp_path):
@@ -231,3 +260,37 @@ def test_cuda_arrays_are_saved_as_numpy_and_loaded_onto_a_device(tmp_path):
     assert isinstance(on_cpu["w"], np.ndarray) and backend.device_of(on_gpu["raw"]) == "cuda"
     np.testing.assert_array_equal(on_cpu["raw"], w.numpy())
     np.testing.assert_array_equal(on_gpu["w"].get(), w.numpy())
+
+
+def test_a_directory_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match=re.escape(str(tmp_path)) + ": a directory"):
+        minigan.load(tmp_path)
+    with pytest.raises(CheckpointError, match=re.escape(str(tmp_path)) + ": a directory"):
+        minigan.save({"x": 1}, tmp_path)
+
+
+def test_saving_into_a_missing_folder_names_the_target_not_a_temporary(tmp_path):
+    target = tmp_path / "missing" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError, match=re.escape(f"cannot write {target}: the folder")) as error:
+        minigan.save({"x": 1}, target)
+    assert ".tmp" not in str(error.value)
+
+
+def test_a_save_removes_what_killed_saves_of_the_same_file_left_and_nothing_else(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    for debris in (".ckpt.npz.0123abcd.tmp", ".ckpt.npz.deadbeef.tmp"):  # as a save killed by SIGKILL leaves them
+        (tmp_path / debris).write_bytes(b"PK\x03\x04 half a checkpoint")
+    others = [".ckpt.npz.x.deadbeef.tmp", ".other.npz.deadbeef.tmp", ".ckpt.npz.deadbeef.tmp.keep", "notes.txt"]
+    for name in others:
+        (tmp_path / name).write_text("not ours")
+    minigan.save({"x": 1}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["ckpt.npz", *others])
+
+
+def test_a_temporary_that_a_living_writer_holds_is_left_alone(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    with minigan.files.atomic_write(path) as writing:  # another save of the same file, still writing
+        writing.write(b"half")
+        minigan.save({"x": 1}, path)
+        assert len(minigan.files.temporaries(path)) == 1 and minigan.load(path) == {"x": 1}
+    assert minigan.files.temporaries(path) == [] and path.read_bytes() == b"half"  # the last rename wins

@@ -1,16 +1,21 @@
 """Fetch MNIST-family files over HTTP: SHA-256 checked, written atomically.
 
 A file is streamed into a hidden temporary file next to its destination while
-it is hashed; only when the digest is one of the known ones is it renamed into
-place (``os.replace``), so an interrupted or corrupt download leaves nothing.
+it is hashed (``minigan.files.atomic_write``); only when the digest is one of the
+known ones is it renamed into place, so a failed or corrupt download leaves nothing,
+and the temporary of a download killed outright (SIGKILL, or SIGTERM, which Python
+does not turn into an exception) is removed by the next attempt. A dataset folder
+that a failed attempt leaves empty is removed too.
 The base URL of each dataset can be overridden with an argument or with the
 environment variable ``MINIGAN_MNIST_MIRROR`` / ``MINIGAN_FASHION_MNIST_MIRROR``.
 """
+import contextlib
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
+
+from .. import files
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -60,30 +65,45 @@ def download(name, directory, filenames, base_url=None, sha256=None):
     the known ones, for a mirror that serves other bytes.
     """
     digests = {**SOURCES[name][1], **(sha256 or {})}
+    created = _missing_folders(directory)
     os.makedirs(directory, exist_ok=True)
-    paths = []
-    for filename in filenames:
-        path, accepted = os.path.join(directory, filename), digests[filename]
-        if not os.path.isfile(path):  # a file fetched by an earlier, interrupted call stays
-            fetch(mirror(name, base_url) + filename, path, (accepted,) if isinstance(accepted, str) else accepted)
-        paths.append(path)
+    paths = [os.path.join(directory, filename) for filename in filenames]
+    try:
+        for path in paths:
+            files.remove_stale_temporaries(path)  # what a killed attempt left
+            if not os.path.isfile(path):  # a file fetched by an earlier, interrupted call stays
+                accepted = digests[os.path.basename(path)]
+                fetch(mirror(name, base_url) + os.path.basename(path), path,
+                      (accepted,) if isinstance(accepted, str) else accepted)
+    except BaseException:
+        _remove_empty([os.path.abspath(directory), *created])
+        raise
     return paths
+
+
+def _missing_folders(directory):
+    """The folders that ``os.makedirs(directory)`` would create, deepest first."""
+    missing, folder = [], os.path.abspath(directory)
+    while not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return missing
+
+
+def _remove_empty(folders):
+    """Remove each of ``folders`` that is empty, in order (deepest first)."""
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            os.rmdir(folder)
 
 
 def fetch(url, path, sha256):
     """Stream ``url`` to ``path`` if its SHA-256 is in ``sha256``; ``path``. Nothing is left behind on failure."""
     print(f"minigan: downloading {url}", file=sys.stderr)
-    fd, part = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path), suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest = _copy_hashing(url, out)
+    with files.atomic_write(path) as out:
+        digest = _copy_hashing(url, out)
         if digest not in sha256:
             raise ChecksumError(f"{url}: SHA-256 {digest} is not the expected {' or '.join(sha256)}; file refused")
-        os.chmod(part, 0o644)  # mkstemp made it private; the dataset is not
-        os.replace(part, path)
-    finally:
-        if os.path.exists(part):
-            os.remove(part)
     return path
 
 

@@ -1,8 +1,12 @@
 """Images from a folder of PNG/JPEG files, and the 28 -> 32 / 28 -> 64 adapters for DCGAN.
 
-Every image leaves as float32 (N, C, S, S) in [-1, 1], the range of a tanh generator.
+Every image leaves as float32 (N, C, S, S) in [-1, 1], the range of a tanh generator, whatever
+mode Pillow opens it in: 1-bit, 2-, 4- and 8-bit grey, palette, RGB and CMYK as Pillow converts
+them; 16-bit grey scaled to 8 bits (Pillow's own conversion would clip it at 255); transparent
+pixels (an alpha channel, or a PNG's transparent colour) composited over black.
 """
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -11,6 +15,7 @@ from .. import backend
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 MODES = {1: "L", 3: "RGB"}
+ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
 
 
 def image_files(path):
@@ -36,15 +41,27 @@ def load_folder(path, image_size, channels=3):
 def _load_image(path, size, mode):
     """One image as uint8 (size, size[, 3]); decoding is per file, the arithmetic after it is batched."""
     try:
-        with Image.open(path) as im:
-            im = im.convert(mode)
-    except (UnidentifiedImageError, OSError) as e:
+        with warnings.catch_warnings():  # an image over Pillow's pixel limit is refused, not only warned of
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im = to_mode(im, mode)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         raise ValueError(f"load_folder: cannot read image {path}: {e}") from e
     w, h = im.size
     new_w, new_h = max(size, round(w * size / min(w, h))), max(size, round(h * size / min(w, h)))
     left, top = (new_w - size) // 2, (new_h - size) // 2
     im = im.resize((new_w, new_h), Image.BILINEAR).crop((left, top, left + size, top + size))
     return np.asarray(im)
+
+
+def to_mode(im, mode):
+    """``im`` as an 8-bit "L" or "RGB" image: 16-bit grey divided by 257 (rounded), transparent pixels over black."""
+    if im.mode.startswith("I"):  # "I;16", "I;16B", ... and "I": 16-bit grey
+        grey = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.clip(np.rint(grey / 257), 0, 255).astype(np.uint8), "L")
+    if im.mode in ALPHA_MODES or "transparency" in im.info:
+        im = Image.alpha_composite(Image.new("RGBA", im.size, "black"), im.convert("RGBA"))
+    return im.convert(mode)
 
 
 def pad_images(images, size=32, value=-1.0):

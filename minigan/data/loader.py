@@ -16,7 +16,7 @@ import functools
 
 import numpy as np
 
-from .. import backend
+from .. import backend, checks
 from ..random import Generator, default_generator
 from ..tensor import Tensor
 
@@ -30,15 +30,25 @@ class DataLoader:
     """
 
     def __init__(self, arrays, batch_size, shuffle=True, drop_last=True, generator=None, device="cpu"):
+        if not isinstance(arrays, (tuple, list)) or not all(
+                (isinstance(a, np.ndarray) or backend.is_cupy_array(a)) and a.ndim >= 1 for a in arrays):
+            raise TypeError(f"DataLoader: arrays must be a tuple of NumPy or CuPy arrays with a batch axis, such as "
+                            f"(images,) or (images, labels); got {_describe(arrays)}")
         self.arrays = tuple(arrays)
         lengths = {len(a) for a in self.arrays}
         if not self.arrays or len(lengths) != 1:
             raise ValueError(f"DataLoader: expected arrays of one length, got shapes "
                              f"{[tuple(a.shape) for a in self.arrays]}")
         self.n = lengths.pop()
-        if batch_size < 1 or (drop_last and batch_size > self.n):
+        batch_size = checks.integer("DataLoader", "batch_size", batch_size, minimum=1)
+        if drop_last and batch_size > self.n:
             raise ValueError(f"DataLoader: batch_size {batch_size} for {self.n} rows gives no batch")
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.batch_size = batch_size
+        self.shuffle, self.drop_last = (checks.boolean("DataLoader", name, value)
+                                        for name, value in (("shuffle", shuffle), ("drop_last", drop_last)))
+        if generator is not None and not isinstance(generator, Generator):
+            raise TypeError(f"DataLoader: generator must be a minigan.Generator or None, got {generator!r} "
+                            f"(for a seed, pass generator=Generator({generator!r}))")
         self.generator = generator or Generator(int(default_generator.integers(0, 2**63 - 1)))
         self.device = backend.check_device(device)
         self.epoch, self.batch = 0, 0
@@ -85,6 +95,12 @@ class DataLoader:
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         self.generator.set_state(str(state["generator"]))
         self._new_order()
+
+
+def _describe(arrays):
+    if hasattr(arrays, "shape"):
+        return f"a single array of shape {tuple(arrays.shape)} (for one array, pass the tuple (array,))"
+    return repr(arrays)[:80]
 
 
 def _take(array, rows):

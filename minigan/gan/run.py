@@ -9,7 +9,7 @@ from ..random import Generator
 from ..tensor import no_grad
 from .datasets import get_dataset, to_pixels
 from .family import get_family
-from .trainer import TrainConfig
+from .trainer import TrainConfig, refuse_contradictions
 
 
 class RunError(ValueError):
@@ -31,6 +31,7 @@ class Run:
         self.config.device = device
         self.family, self.dataset = get_family(self.config.model), get_dataset(self.config.dataset)
         state = serialize.load(checkpoint, device)
+        refuse_contradictions(self.config, state, checkpoint, config_path)
         G, _ = self.family.build(self.config, self.dataset.shape, Generator(0), Generator(0))
         G.load_state_dict(state["ema"]["weights"] if state["ema"] else state["G"])
         self.G, self.step = G.to(device), int(state["step"])

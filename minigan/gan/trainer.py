@@ -9,6 +9,12 @@ every ``checkpoint_every`` steps, at the end, and on SIGINT/SIGTERM), samples/ a
 One seed fixes everything: each random stream (init, data, noise, dropout) has its own
 Generator seeded from it, and the checkpoint keeps their states, so a resumed run ends with
 the same weights, bit for bit, as one that was never stopped.
+
+One process at a time trains a run folder (``files.FolderLock``). A loss, a gradient norm or an
+array of the state (weights, optimizer moments, EMA, batch-norm statistics) that is not finite
+stops the run (TrainingDiverged) before anything more is written: the losses are watched on
+their device every step, without a host round trip, and everything is read at log steps and
+before every checkpoint or picture.
 """
 import copy
 import dataclasses
@@ -18,21 +24,25 @@ import os
 import signal
 import threading
 import time
+import types
+import typing
 
 import numpy as np
 from tqdm import tqdm
 
-from .. import backend, nn, optim, serialize
+from .. import backend, files, nn, optim, serialize
+from ..backend import array_module, is_float
 from ..creation import ones_like, zeros_like
 from ..random import Generator
-from ..tensor import no_grad
+from ..tensor import Tensor, no_grad
 from . import plots
 from .datasets import get_dataset, to_pixels
 from .family import get_family
 
 STREAMS = ("init", "data", "noise", "dropout", "preview")
 # What a resumed run may change: how long it goes on, how often it writes, where it runs and (but for a folder
-# dataset, whose folder is the data) where its data files are. Everything else defines the run.
+# dataset, whose folder is the data) where its data files are. Everything else defines the run: a config.json
+# that differs from its checkpoint's in anything else is refused.
 RESUMABLE = ("steps", "epochs", "log_every", "checkpoint_every", "sample_every", "device", "data_dir")
 CHOICES = {"optimizer": ("adam", "sgd"), "loss": ("non-saturating", "minimax"), "noise": ("uniform", "normal"),
            "scale": ("unit", "tanh"), "device": ("cpu", "cuda")}
@@ -51,7 +61,7 @@ class TrainConfig:
     lr_d: float | None = None     # the discriminator's, when it differs from lr
     lr_decay: float = 1.0         # lr falls exponentially to lr * lr_decay at the last step
     optimizer: str = "adam"
-    betas: tuple = (0.5, 0.999)   # Adam's
+    betas: tuple[float, float] = (0.5, 0.999)   # Adam's
     momentum: float = 0.5         # SGD's
     loss: str = "non-saturating"  # G's: -log D(G(z)), or "minimax": log(1 - D(G(z)))
     pack: int = 1                 # PacGAN: D judges ``pack`` samples at once
@@ -80,12 +90,22 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path):
-        with open(path) as f:
-            fields = json.load(f)
+        """The config saved at ``path``; ValueError naming the file (and the setting) if it is not one."""
+        try:
+            with open(path) as f:
+                fields = json.load(f)
+        except ValueError as e:  # not JSON, or not text
+            raise ValueError(f"{path}: not a minigan config ({e})") from e
+        if not isinstance(fields, dict):
+            raise ValueError(f"{path}: not a minigan config (a JSON {type(fields).__name__}, not an object of "
+                             "settings)")
         unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        return cls(**{**fields, "betas": tuple(fields.get("betas", cls.betas))}).validate()
+        try:
+            return cls(**fields).validate()
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
 
     def resumed(self, **changes):
         """This (saved) run's config with ``changes`` to continue it: a length given as steps or epochs replaces
@@ -102,11 +122,17 @@ class TrainConfig:
         return dataclasses.replace(self, **changes, arch=arch).validate()
 
     def save(self, path):
-        with open(path, "w") as f:
+        with files.atomic_write(path, "w") as f:
             json.dump(dataclasses.asdict(self), f, indent=2)
 
     def validate(self):
-        get_family(self.model), get_dataset(self.dataset)
+        """This config, if every setting has its type and a value that fits; else ValueError naming the setting."""
+        for field in dataclasses.fields(self):
+            if not has_type(getattr(self, field.name), field.type):
+                raise ValueError(f"{field.name} must be {describe(field.type)}, got {getattr(self, field.name)!r}")
+        self.betas = tuple(self.betas)  # JSON's list
+        check_arch(get_family(self.model), self.arch)
+        get_dataset(self.dataset)
         for name, choices in CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
@@ -115,7 +141,7 @@ class TrainConfig:
         for name in ("steps", "epochs", "batch_size", "k", "pack", "noise_dim", "log_every", "checkpoint_every",
                      "sample_every"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.epochs is not None and get_dataset(self.dataset).kind == "points":
             raise ValueError(f"{self.dataset} is drawn afresh at every step and has no epochs: give steps")
@@ -125,6 +151,57 @@ class TrainConfig:
             raise ValueError(f"need 0 <= ema < 1, 0 < lr_decay <= 1 and lr > 0, got ema={self.ema}, "
                              f"lr_decay={self.lr_decay}, lr={self.lr}")
         return self
+
+    def contradictions(self, trained):
+        """The settings (other than RESUMABLE ones) in which this config differs from ``trained``, the JSON text of
+        the config a checkpoint was trained with: {name: (trained value, this value)}."""
+        trained, mine = json.loads(trained), json.loads(json.dumps(dataclasses.asdict(self)))
+        return {k: (trained.get(k), v) for k, v in mine.items() if k not in RESUMABLE and trained.get(k) != v}
+
+
+def has_type(value, annotation):
+    """Whether ``value`` is of a TrainConfig field's type: int, float (an int too; finite), str, dict, a pair of
+    floats, or one of these or None."""
+    return any(_is(value, t) for t in _options(annotation))
+
+
+def _options(annotation):
+    """The types of ``int | None`` and the like; a type alone."""
+    return typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+
+
+def _is(value, t):
+    if typing.get_origin(t) is tuple:
+        args = typing.get_args(t)
+        return type(value) in (tuple, list) and len(value) == len(args) and all(map(_is, value, args))
+    if t is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return type(value) is t  # a bool is not an int here
+
+
+def describe(annotation):
+    names = {int: "an integer", float: "a finite number", str: "a string", dict: "a JSON object (a dict)",
+             type(None): "None (null)"}
+    return " or ".join(names.get(t, "two numbers") for t in _options(annotation))
+
+
+def check_arch(family, arch):
+    """ValueError unless each of ``arch``'s keys is an option of ``family`` with a value its command-line flag
+    would give (or None: the default)."""
+    unknown = sorted(set(arch) - set(family.options))
+    if unknown:
+        raise ValueError(f"arch holds {unknown}, which {family.name} does not take (it takes "
+                         f"{sorted(family.options)})")
+    for key, value in arch.items():
+        convert, _ = family.options[key]
+        sequence = type(value) in (list, tuple)
+        try:
+            fits = value is None or convert(",".join(map(str, value)) if sequence else str(value)) == (
+                list(value) if sequence else value)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"arch[{key!r}] must be a value that --{key.replace('_', '-')} takes, got {value!r}")
 
 
 def flag(name):
@@ -138,7 +215,7 @@ def as_flag(value):
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is left as it was."""
+    """A loss, a gradient norm or the state became NaN or infinite; the last good checkpoint is left as it was."""
 
 
 class Interrupted(Exception):
@@ -208,14 +285,27 @@ class Trainer:
         self.opt_d = make_optimizer(config, self.D.parameters(), config.lr_d or config.lr)
         self.ema = EMA(self.G, config.ema) if config.ema else None
         self.fixed_noise = self.noise(self.dataset.preview, self.rng["preview"])
-        self.step, self.records = 0, []
+        self.step, self.records, self.watch = 0, [], FiniteWatch()
         os.makedirs(os.path.join(self.dir, "samples"), exist_ok=True)
+        self.lock = files.FolderLock(self.dir)  # FolderInUse while another process trains this run
+        try:
+            self.open_run(resume)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def open_run(self, resume):
+        """Take over the folder: what killed writers left is removed, the checkpoint loaded (``resume``) or the
+        metrics of a run that never reached a checkpoint dropped, then config.json written."""
+        files.remove_stale_temporaries(self.path("checkpoint.npz"))
         if resume:
             self.load_checkpoint()
             if self.step > self.total_steps:
                 raise ValueError(f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for: "
                                  f"to go on, ask for more steps (or epochs)")
-        config.save(self.path("config.json"))
+        elif os.path.exists(self.path("metrics.jsonl")):
+            os.remove(self.path("metrics.jsonl"))
+        self.config.save(self.path("config.json"))
 
     @classmethod
     def start_or_resume(cls, config, run_dir, quiet=False):
@@ -259,7 +349,7 @@ class Trainer:
                 fake = self.G(self.noise(c.batch_size))
             real_logits, fake_logits = self.D(self.pack(real)), self.D(self.pack(fake))
             loss_d = discriminator_loss(real_logits, fake_logits)
-            losses = {"loss_d": finite("discriminator", loss_d, self.step + 1)}
+            self.watch.see("discriminator loss", loss_d.data, self.step + 1)
             self.opt_d.zero_grad()
             loss_d.backward()
             grad_d = log and grad_norm(self.D.parameters())
@@ -269,32 +359,46 @@ class Trainer:
         self.opt_g.zero_grad()
         loss_g.backward()
         grad_g = log and grad_norm(self.G.parameters())
-        losses["loss_g"] = finite("generator", loss_g, self.step + 1)
+        self.watch.see("generator loss", loss_g.data, self.step + 1)
         self.opt_g.step()
         if self.ema:
             self.ema.update(self.G)
         if not log:
             return None
-        return {**losses, "d_real": mean_sigmoid(real_logits), "d_fake": mean_sigmoid(fake_logits),
-                "grad_norm_d": grad_d, "grad_norm_g": grad_g}
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": mean_sigmoid(real_logits),
+                "d_fake": mean_sigmoid(fake_logits), "grad_norm_d": grad_d, "grad_norm_g": grad_g}
+
+    def close(self):
+        """Let the run folder go without training (``fit`` lets it go when it ends)."""
+        self.lock.release()
 
     # ---- the loop -------------------------------------------------------------------------------------------
 
     def fit(self, until=None):
         """Train to step ``until`` (default: the last), checkpoint, and at the last step draw the final pictures.
 
-        Raises Interrupted after SIGINT/SIGTERM (checkpoint written) and TrainingDiverged on a NaN loss
-        (nothing written, the last checkpoint stays)."""
-        until = min(until or self.total_steps, self.total_steps)
+        Raises Interrupted after SIGINT/SIGTERM (checkpoint written) and TrainingDiverged when a loss, a gradient
+        norm or the state is not finite (nothing more written, the last checkpoint stays). The folder's lock is
+        released at the end."""
+        self.lock.acquire()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # check_finite reports NaN and inf
+                self.train_until(min(until or self.total_steps, self.total_steps))
+        finally:
+            self.lock.release()
+        return self
+
+    def train_until(self, until):
         c, clock = self.config, Timer(self.step)
         bar = tqdm(total=until, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True)
-        with bar, StopFlag() as stop, np.errstate(over="ignore", invalid="ignore"):  # finite() reports NaN and inf
+        with bar, StopFlag() as stop:
             while self.step < until and not stop.signum:
                 self.set_lr()
                 record = self.train_step(log=(self.step + 1) % c.log_every == 0)
                 self.step += 1
                 bar.update(1)
                 if record:
+                    self.check_finite(record)
                     self.log(record, clock, bar)
                 if self.step % c.checkpoint_every == 0:
                     self.save_checkpoint()
@@ -306,7 +410,19 @@ class Trainer:
         if self.step == self.total_steps:
             self.save_samples("samples.png")
             plots.loss_curves(self.records, self.path("losses.png"))
-        return self
+
+    def check_finite(self, record=None):
+        """TrainingDiverged unless every loss since the last check, the numbers of ``record`` and every float array
+        of the state are finite; the state's arrays are reduced on their device and read at once."""
+        self.watch.check()
+        for key, value in (record or {}).items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"step {self.step}: {key} became {value}")
+        arrays = dict(float_arrays(self.state_dict()))
+        xp = array_module(next(iter(arrays.values())))
+        if not bool(xp.stack([xp.isfinite(a).all() for a in arrays.values()]).all()):
+            bad = next(name for name, a in arrays.items() if not bool(xp.isfinite(a).all()))
+            raise TrainingDiverged(f"step {self.step}: {bad} holds a NaN or an infinity")
 
     def log(self, record, clock, bar):
         record = {"step": self.step, **record, "lr": self.opt_g.param_groups[0]["lr"],
@@ -318,6 +434,7 @@ class Trainer:
                         d_real=f"{record['d_real']:.2f}", d_fake=f"{record['d_fake']:.2f}")
 
     def save_samples(self, name):
+        self.check_finite()
         G = self.sampler()
         G.eval()
         with no_grad():
@@ -333,9 +450,11 @@ class Trainer:
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng": {name: g.get_state() for name, g in self.rng.items()}, "data": self.data.state_dict(),
-                "ema": self.ema.state_dict() if self.ema else None}
+                "ema": self.ema.state_dict() if self.ema else None,
+                "config": json.dumps(dataclasses.asdict(self.config))}
 
     def save_checkpoint(self):
+        self.check_finite()
         serialize.save(self.state_dict(), self.path("checkpoint.npz"))
 
     def load_checkpoint(self):
@@ -343,6 +462,7 @@ class Trainer:
         if not os.path.exists(path):
             raise FileNotFoundError(f"cannot resume: {path} does not exist")
         state = serialize.load(path, self.config.device)
+        refuse_contradictions(self.config, state, path, "this run's config")
         self.step = int(state["step"])
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
@@ -356,14 +476,36 @@ class Trainer:
         self.records = read_metrics(self.path("metrics.jsonl"), self.step)
 
 
+def refuse_contradictions(config, state, checkpoint, source):
+    """ValueError if ``config`` contradicts the config that checkpoint ``state`` (read from ``checkpoint``) was trained
+    with; ``source`` names where ``config`` came from. Checkpoints written before they kept their config pass."""
+    if "config" not in state:
+        return
+    differences = config.contradictions(state["config"])
+    if differences:
+        trained, given = (", ".join(f"{k}={pair[i]!r}" for k, pair in differences.items()) for i in (0, 1))
+        raise ValueError(f"{checkpoint} was trained with {trained}, but {source} has {given}: refused (of a run's "
+                         f"settings only {', '.join(RESUMABLE)} may change)")
+
+
 def read_metrics(path, last_step):
-    """The records of metrics.jsonl up to ``last_step``; the file is cut back to them (a resumed run's
-    steps after its checkpoint are trained again)."""
+    """The records of metrics.jsonl up to ``last_step``; the file is cut back to them, atomically (a resumed run's
+    steps after its checkpoint are trained again). A last line cut short by a kill is dropped."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        records = [r for r in map(json.loads, f) if r["step"] <= last_step]
-    with open(path, "w") as f:
+        lines = f.read().split("\n")
+    records = []
+    for number, line in enumerate(lines[:-1], 1):  # the text after the last newline is a torn write, or nothing
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not (isinstance(record, dict) and type(record.get("step")) is int):
+            raise ValueError(f"{path}, line {number}: not a metrics record: {line[:60]!r}")
+        records.append(record)
+    records = [r for r in records if r["step"] <= last_step]
+    with files.atomic_write(path, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
     return records
 
@@ -406,12 +548,39 @@ def mean_sigmoid(logits):
     return float((1 / (1 + np.exp(-logits.numpy().astype(np.float64)))).mean())
 
 
-def finite(name, loss, step):
-    """``loss`` as a float; TrainingDiverged if it is NaN or infinite."""
-    value = loss.item()
-    if not math.isfinite(value):
-        raise TrainingDiverged(f"step {step}: the {name} loss became {value}")
-    return value
+class FiniteWatch:
+    """The first step at which each watched value was not finite, and that value, kept as 0-d arrays on the values'
+    device: ``see`` adds no host round trip to a step, ``check`` reads them (TrainingDiverged)."""
+
+    def __init__(self):
+        self.first = {}  # name -> (step, value); step 0: always finite so far
+
+    def see(self, name, value, step):
+        xp = array_module(value)
+        first_step, first_value = self.first.get(name) or (xp.zeros((), np.int64), xp.zeros((), value.dtype))
+        new = (first_step == 0) & ~xp.isfinite(value)
+        self.first[name] = (xp.where(new, step, first_step), xp.where(new, value, first_value))
+
+    def check(self):
+        """TrainingDiverged naming the value that stopped being finite first, if any did."""
+        bad = [(int(step), name, float(value)) for name, (step, value) in self.first.items() if int(step)]
+        if bad:
+            step, name, value = min(bad)
+            raise TrainingDiverged(f"step {step}: the {name} became {value}")
+
+
+def float_arrays(tree, prefix=""):
+    """(path, array) for every floating-point array in a nested state dict, paths like "opt_d/state/0/exp_avg"."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from float_arrays(value, f"{prefix}/{key}" if prefix else str(key))
+    elif isinstance(tree, (list, tuple)):
+        for i, value in enumerate(tree):
+            yield from float_arrays(value, f"{prefix}/{i}")
+    else:
+        array = tree.data if isinstance(tree, Tensor) else tree
+        if hasattr(array, "dtype") and is_float(array.dtype):
+            yield prefix, array
 
 
 class StopFlag:

@@ -8,12 +8,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import backend
+from .. import backend, checks
 from ..creation import ones, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .conv import pair
 from .modules import Module, Parameter
 
 
@@ -66,7 +65,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device="cpu", dtype=None, generator=None):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = checks.integer(type(self).__name__, "in_features", in_features, minimum=1)
+        self.out_features = checks.integer(type(self).__name__, "out_features", out_features, minimum=1)
         self.weight = _parameter((out_features, in_features), device, dtype)
         self.register_parameter("bias", _parameter((out_features,), device, dtype) if bias else None)
         self.reset_parameters(generator)
@@ -86,7 +86,9 @@ class Maxout(Linear):
     unit u of the output is max_j (x W^T + b)[u * pieces + j]."""
 
     def __init__(self, in_features, out_features, pieces, bias=True, device="cpu", dtype=None, generator=None):
-        super().__init__(in_features, out_features * pieces, bias, device, dtype, generator)
+        checks.integer("Maxout", "out_features", out_features, minimum=1)
+        super().__init__(in_features, out_features * checks.integer("Maxout", "pieces", pieces, minimum=1), bias,
+                         device, dtype, generator)
         self.out_features, self.pieces = out_features, pieces
 
     def forward(self, x):
@@ -103,10 +105,12 @@ class _Conv(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding, dilation, bias,
                  device, dtype, generator):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
-        self.padding, self.dilation = pair(padding, "padding"), pair(dilation, "dilation")
-        self.output_padding = pair(output_padding, "output_padding")
+        layer = type(self).__name__
+        self.in_channels = checks.integer(layer, "in_channels", in_channels, minimum=1)
+        self.out_channels = checks.integer(layer, "out_channels", out_channels, minimum=1)
+        self.kernel_size, self.stride = _pair(layer, "kernel_size", kernel_size, 1), _pair(layer, "stride", stride, 1)
+        self.padding, self.dilation = _pair(layer, "padding", padding, 0), _pair(layer, "dilation", dilation, 1)
+        self.output_padding = _pair(layer, "output_padding", output_padding, 0)
         channels = (in_channels, out_channels) if self.transposed else (out_channels, in_channels)
         self.weight = _parameter(channels + self.kernel_size, device, dtype)
         self.register_parameter("bias", _parameter((out_channels,), device, dtype) if bias else None)
@@ -121,6 +125,14 @@ class _Conv(Module):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
         return text + ("" if self.bias is not None else ", bias=False")
+
+
+def _pair(layer, name, value, minimum):
+    """An int or a pair of ints, each at least ``minimum``, as the (h, w) pair."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(values) != 2:
+        raise ValueError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
+    return checks.integers(layer, name, values, minimum)
 
 
 class Conv2d(_Conv):
@@ -155,7 +167,11 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device="cpu", dtype=None, *, bias=True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        layer = type(self).__name__
+        self.num_features = checks.integer(layer, "num_features", num_features, minimum=1)
+        self.eps = checks.number(layer, "eps", eps, lambda v: v > 0, "> 0")
+        self.momentum = momentum if momentum is None else checks.number(layer, "momentum", momentum,
+                                                                        lambda v: 0 <= v <= 1, "in [0, 1] (or None)")
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype, device=device)) if affine else None)
         self.register_parameter("bias", _parameter((num_features,), device, dtype) if affine and bias else None)
@@ -200,7 +216,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = checks.number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -224,9 +240,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, *, generator=None):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must lie in [0, 1], got {p}")
-        self.p, self.generator = p, generator
+        self.p, self.generator = checks.number("Dropout", "p", p, lambda v: 0 <= v <= 1, "in [0, 1]"), generator
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, generator=self.generator)
@@ -240,7 +254,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim, self.end_dim = (checks.integer("Flatten", name, d) for name, d in (("start_dim", start_dim),
+                                                                                          ("end_dim", end_dim)))
 
     def forward(self, x):
         return x.flatten(self.start_dim, self.end_dim)
@@ -254,7 +269,8 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        self.dim = checks.integer("Unflatten", "dim", dim)
+        self.unflattened_size = checks.integers("Unflatten", "unflattened_size", unflattened_size, minimum=-1)
 
     def forward(self, x):
         dim = self.dim % x.ndim

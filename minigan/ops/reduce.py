@@ -8,29 +8,32 @@ import math
 
 import numpy as np
 
+from .. import checks
 from ..backend import array_module
 from ..tensor import Function
 
 
-def reduced_axes(axis, ndim):
-    """``axis`` as a tuple of non-negative axes; None means every axis."""
+def reduced_axes(axis, ndim, op=None):
+    """``axis`` as a tuple of non-negative axes; None means every axis. ``op`` names the caller in errors."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for {ndim} dimensions")
+            raise ValueError(f"{op + ': ' if op else ''}axis {a} is out of range for {ndim} dimensions")
     return tuple(a % ndim for a in axes)
 
 
 def torch_names(op):
-    """Let ``op`` take torch's spelling too: ``dim=`` for ``axis=``, ``keepdim=`` for ``keepdims=``."""
+    """Let ``op`` take torch's spelling too: ``dim=`` for ``axis=``, ``keepdim=`` for ``keepdims=``; and check that
+    its axis (the second argument) is None, an int or a tuple of ints."""
     @functools.wraps(op)
     def with_torch_names(*args, dim=None, keepdim=None, **kwargs):
         if dim is not None:
             kwargs["axis"] = dim
         if keepdim is not None:
             kwargs["keepdims"] = keepdim
+        checks.axis(op.__name__, kwargs.get("axis", args[1] if len(args) > 1 else None))
         return op(*args, **kwargs)
     return with_torch_names
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, checks
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .elementwise import unbroadcast
@@ -109,31 +109,36 @@ class ToDevice(Function):
         return backend.to_device(grad, self.source)
 
 
-def _sizes(sizes):
-    """(2, 3) and 2, 3 alike, as torch's x.reshape(2, 3) and x.reshape((2, 3))."""
-    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+def _sizes(op, name, sizes, minimum=None):
+    """(2, 3) and 2, 3 alike, as torch's x.reshape(2, 3) and x.reshape((2, 3)): ints, at least ``minimum``."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+    return checks.integers(op, name, sizes, minimum)
 
 
 def reshape(x, *shape):
     """The same elements in ``shape`` (one size may be -1)."""
-    return Reshape.apply(x, shape=_sizes(shape))
+    shape = _sizes("reshape", "shape", shape, minimum=-1)
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one size may be -1, got {shape}")
+    return Reshape.apply(x, shape=shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Axes start_dim..end_dim merged into one, as torch.flatten."""
     if x.ndim == 0:
         return reshape(x, 1)
-    start, end = reduced_axes((start_dim, end_dim), x.ndim)
+    start, end = reduced_axes(_sizes("flatten", "dims", (start_dim, end_dim)), x.ndim, "flatten")
     return reshape(x, x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
 
 
 def permute(x, *dims):
     """The axes reordered: output axis i is input axis dims[i]."""
-    return Permute.apply(x, dims=_sizes(dims))
+    return Permute.apply(x, dims=_sizes("permute", "dims", dims))
 
 
 def transpose(x, dim0, dim1):
     """Axes dim0 and dim1 swapped, as torch.transpose."""
+    dim0, dim1 = reduced_axes(_sizes("transpose", "dims", (dim0, dim1)), x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(x, dims)
@@ -142,20 +147,20 @@ def transpose(x, dim0, dim1):
 @torch_names
 def squeeze(x, axis=None):
     """Size-1 axes removed (all of them, or those of ``axis`` that have size 1, as torch.squeeze)."""
-    axes = reduced_axes(axis, x.ndim)
+    axes = reduced_axes(axis, x.ndim, "squeeze")
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
 @torch_names
 def unsqueeze(x, axis):
     """A size-1 axis inserted at ``axis`` (negative counts from the end of the result)."""
-    (axis,) = reduced_axes(axis, x.ndim + 1)
+    (axis,) = reduced_axes(axis, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def expand(x, *sizes):
     """Size-1 axes repeated to ``sizes`` without copying (-1 keeps a size), as torch.Tensor.expand."""
-    sizes = _sizes(sizes)
+    sizes = _sizes("expand", "sizes", sizes, minimum=-1)
     lead = len(sizes) - x.ndim
     return Expand.apply(x, shape=sizes[:lead] + tuple(n if s == -1 else s for s, n in zip(sizes[lead:], x.shape)))
 
