@@ -341,32 +341,41 @@ class Trainer:
                 group["lr"] = lr * factor
 
     def train_step(self, log):
-        """k updates of D, then one of G; the numbers of metrics.jsonl when ``log``."""
-        c = self.config
-        for _ in range(c.k):
-            real = self.data.next()
-            with no_grad():
-                fake = self.G(self.noise(c.batch_size))
-            real_logits, fake_logits = self.D(self.pack(real)), self.D(self.pack(fake))
-            loss_d = discriminator_loss(real_logits, fake_logits)
-            self.watch.see("discriminator loss", loss_d.data, self.step + 1)
-            self.opt_d.zero_grad()
-            loss_d.backward()
-            grad_d = log and grad_norm(self.D.parameters())
-            self.opt_d.step()
-        with frozen(self.D):  # G's step needs no gradient for D's weights
-            loss_g = generator_loss(self.D(self.pack(self.G(self.noise(c.batch_size)))), c.loss)
-        self.opt_g.zero_grad()
-        loss_g.backward()
-        grad_g = log and grad_norm(self.G.parameters())
-        self.watch.see("generator loss", loss_g.data, self.step + 1)
-        self.opt_g.step()
+        """One step of Algorithm 1: k updates of D, then one of G; the numbers of metrics.jsonl when ``log``."""
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z))), k times, each on a fresh real and generated batch
+        for _ in range(self.config.k):
+            record_d = self.update_discriminator(log)
+        # (2) Update G: maximise log D(G(z)) (non-saturating), or minimise log(1 - D(G(z))) (minimax)
+        record_g = self.update_generator(log)
         if self.ema:
             self.ema.update(self.G)
-        if not log:
-            return None
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": mean_sigmoid(real_logits),
-                "d_fake": mean_sigmoid(fake_logits), "grad_norm_d": grad_d, "grad_norm_g": grad_g}
+        return {**record_d, **record_g} if log else None
+
+    def update_discriminator(self, log):
+        """One Adam (or SGD) step of D; its numbers for metrics.jsonl when ``log``, else {}."""
+        real = self.data.next()
+        with no_grad():
+            fake = self.G(self.noise(self.config.batch_size))
+        real_logits, fake_logits = self.D(self.pack(real)), self.D(self.pack(fake))
+        loss_d = discriminator_loss(real_logits, fake_logits)
+        self.watch.see("discriminator loss", loss_d.data, self.step + 1)
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        record = {"loss_d": loss_d.item(), "d_real": mean_sigmoid(real_logits), "d_fake": mean_sigmoid(fake_logits),
+                  "grad_norm_d": grad_norm(self.D.parameters())} if log else {}
+        self.opt_d.step()
+        return record
+
+    def update_generator(self, log):
+        """One step of G through D, whose weights need no gradient meanwhile; its numbers when ``log``, else {}."""
+        with frozen(self.D):
+            loss_g = generator_loss(self.D(self.pack(self.G(self.noise(self.config.batch_size)))), self.config.loss)
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        record = {"loss_g": loss_g.item(), "grad_norm_g": grad_norm(self.G.parameters())} if log else {}
+        self.watch.see("generator loss", loss_g.data, self.step + 1)
+        self.opt_g.step()
+        return record
 
     def close(self):
         """Let the run folder go without training (``fit`` lets it go when it ends)."""
