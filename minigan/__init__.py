@@ -9,7 +9,7 @@ from . import viz
 from . import nn, optim
 from . import data, metrics
 from .serialize import CheckpointError, load, save
-from .tensor import Function, Tensor, is_grad_enabled, no_grad
+from .tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
