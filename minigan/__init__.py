@@ -2,7 +2,7 @@
 from . import backend, ops
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn, randn_like, tensor,
                        zeros, zeros_like)
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403  (the ops as functions: minigan.exp(x), minigan.where(...))
 from .random import Generator, default_generator, manual_seed
 from . import viz
