@@ -4,8 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan
-from minigan.testing import (axes, broadcastable_shapes, float_arrays, matmul_shapes, shapes,
-                             tensors)
+from minigan.testing import axes, broadcastable_shapes, distinct_arrays, float_arrays, matmul_shapes, shapes, tensors
 
 
 @given(data=st.data(), low=st.floats(-5, 0), width=st.floats(1, 5), margin=st.floats(1e-3, 0.04),
@@ -23,6 +22,15 @@ def test_distinct_float_arrays_have_no_two_values_within_the_margin(data, margin
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4))  # 64 values fit 2 * 0.04 apart in [-3, 3]
     x = data.draw(float_arrays(shape, margin=margin, distinct=True))
     assert np.all(np.diff(np.sort(x, axis=None)) >= margin)
+
+
+@given(data=st.data(), margin=st.floats(1e-3, 0.04))
+def test_distinct_arrays_share_no_value_within_the_margin_between_them_either(data, margin):
+    array_shapes = data.draw(broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+    arrays = data.draw(distinct_arrays(array_shapes, margin=margin))
+    assert [a.shape for a in arrays] == list(array_shapes)
+    values = np.concatenate([a.reshape(-1) for a in arrays])
+    assert np.all(np.diff(np.sort(values)) >= margin) and np.all(np.abs(values) >= margin)  # and from the kink 0
 
 
 def test_distinct_float_arrays_say_when_the_values_cannot_fit():
