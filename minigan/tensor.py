@@ -63,7 +63,7 @@ class Function:
     """
 
     def __init__(self):
-        self.inputs = ()
+        self.inputs = self.input_arrays = ()
         self.needs_input_grad = ()
         self.saved = ()
         self.freed = False
@@ -332,7 +332,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             g = grads.pop(id(t), None)
             if g is None:
                 continue
-            g = _run_hooks(t, g, create_graph)
+            if t._hooks:
+                g = _run_hooks(t, g, create_graph)
             if id(t) in input_ids:
                 reached[id(t)] = g
             elif inputs is None and (t.grad_fn is None or t._retains_grad):
@@ -371,14 +372,14 @@ def _propagate(t, grad, grads, create_graph, wanted):
     fn = t.grad_fn
     needs = fn.needs_input_grad
     if wanted is None:
-        input_grads = _backward(fn, grad, t, create_graph)
+        input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
     else:  # ask only for the gradients on the way to the inputs
         needs = tuple(n and id(x) in wanted for n, x in zip(needs, fn.inputs))
         if not any(needs):
             return
         recorded, fn.needs_input_grad = fn.needs_input_grad, needs
         try:
-            input_grads = _backward(fn, grad, t, create_graph)
+            input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
         finally:
             fn.needs_input_grad = recorded
     if not isinstance(input_grads, tuple):
@@ -397,12 +398,9 @@ def _propagate(t, grad, grads, create_graph, wanted):
         _add_to(grads, x, g)
 
 
-def _backward(fn, grad, output, create_graph):
-    """``fn.backward(grad)``: on arrays; or to build a graph on Tensors, grad and ``fn.saved`` as
-    ``fn.saved_tensors(output)``, so that its lines record one. A backward that cannot take Tensors
-    fails naming the op."""
-    if not create_graph:
-        return fn.backward(grad)
+def _backward_with_graph(fn, grad, output):
+    """``fn.backward(grad)`` on Tensors: grad, and ``fn.saved`` as ``fn.saved_tensors(output)``, so that
+    its lines record a graph. A backward that cannot take Tensors fails naming the op."""
     arrays, fn.saved = fn.saved, fn.saved_tensors(output)
     try:
         return fn.backward(grad)

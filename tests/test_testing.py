@@ -72,3 +72,43 @@ class Cube(minigan.Function):
 @given(x=tensors())
 def test_cube(x):
     assert minigan.gradcheck(Cube.apply, [x])
+
+
+@given(x=tensors())
+def test_cube_twice(x):  # the README's second-order example: Cube as written is twice differentiable
+    assert minigan.gradgradcheck(Cube.apply, [x])
+
+
+class CubeSavingItsDerivative(Cube):
+    """The README's counter-example: the saved 3 a^2 is a constant to the second derivative."""
+
+    def forward(self, a):
+        self.save_for_backward(3 * a * a)
+        return a ** 3
+
+    def backward(self, grad):
+        return grad * self.saved[0]
+
+
+@given(x=tensors(shape=(2, 3), low=0.5, high=1.0))
+def test_a_saved_derivative_passes_gradcheck_and_fails_gradgradcheck(x):
+    assert minigan.gradcheck(CubeSavingItsDerivative.apply, [x])
+    with pytest.raises(minigan.GradcheckError, match=r"gradgradcheck: input 0, element .*: analytic gradient 0.0, "):
+        minigan.gradgradcheck(CubeSavingItsDerivative.apply, [x])
+
+
+def test_the_readmes_hessian_vector_product():
+    x = minigan.randn(5, dtype="float64", requires_grad=True)
+    u = minigan.randn(5, dtype="float64")
+    f = (x.tanh() ** 2.0).sum() * x.sum()
+    (g,) = minigan.grad(f, x, create_graph=True)
+    (hvp,) = minigan.grad(g, x, u, retain_graph=True)
+    (h,) = minigan.grad(g.sum(), x, create_graph=True)
+    (third,) = minigan.grad(h.sum(), x)
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x.numpy(), requires_grad=True)
+    (gt,) = torch.autograd.grad((xt.tanh() ** 2.0).sum() * xt.sum(), xt, create_graph=True)
+    (ht,) = torch.autograd.grad(gt, xt, torch.tensor(u.numpy()), retain_graph=True)
+    np.testing.assert_allclose(hvp.numpy(), ht.numpy(), rtol=1e-10)
+    (hs,) = torch.autograd.grad(gt.sum(), xt, create_graph=True)
+    np.testing.assert_allclose(third.numpy(), torch.autograd.grad(hs.sum(), xt)[0].numpy(), rtol=1e-10)
