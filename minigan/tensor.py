@@ -111,7 +111,9 @@ class Function:
         recorded or kept)."""
         if any(isinstance(x, Tensor) for x in inputs):
             return cls.apply(*inputs, **params)
-        return cls().forward(*inputs, **params)
+        fn = cls()
+        fn.needs_input_grad = (False,) * len(inputs)
+        return fn.forward(*inputs, **params)
 
     def saved_tensors(self, output):
         """``saved`` as backward sees it when it builds a graph: each of forward's input arrays as its

@@ -344,3 +344,21 @@ def test_create_graph_adds_into_an_existing_grad():
     np.testing.assert_array_equal(x.grad.numpy(), 4 * x.numpy())
     (h,) = mg.grad(x.grad.sum(), x)
     np.testing.assert_array_equal(h.numpy(), [2.0, 2.0])
+
+
+def test_a_first_order_backward_applies_no_op_so_it_costs_what_it_did(monkeypatch):
+    import minigan.nn.functional as F
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((2, 3, 8, 8)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    h = F.leaky_relu(F.batch_norm(F.conv2d(x, w, padding=1), None, None, training=True), 0.2)
+    h = F.avg_pool2d(F.max_pool2d(h, 2), 2).flatten(1)  # 2 x 16
+    h = F.maxout(F.linear(h, mg.tensor(rng.standard_normal((8, 16)), requires_grad=True)), 2)
+    h = mg.softplus(h) + mg.log_sigmoid(h) + h.logsumexp(axis=1, keepdims=True) + h.std(axis=0) + h[:, ::2].sum()
+    loss = F.binary_cross_entropy_with_logits(h, mg.ones(*h.shape)) + F.cross_entropy(h, np.array([0, 3]))
+    applied = []
+    original = mg.Function.apply.__func__
+    monkeypatch.setattr(mg.Function, "apply", classmethod(lambda cls, *a, **k: applied.append(cls.__name__)
+                                                          or original(cls, *a, **k)))
+    loss.backward()
+    assert applied == [] and x.grad is not None and not x.grad.requires_grad

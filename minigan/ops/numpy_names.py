@@ -3,7 +3,8 @@
 Every backward is written once, with ``xp = array_module(grad)``. On arrays, as every first-order
 backward runs, ``xp`` is numpy (or cupy) and nothing is recorded. Given Tensors, as a backward runs
 with ``create_graph=True``, ``xp`` is this module: the same lines apply minigan's ops, which record
-a graph that can be differentiated again. Only the names that backwards use are here.
+a graph that can be differentiated again. Here are the names that minigan's backwards use, and the
+comparisons; a backward that needs another adds it here.
 
 Comparisons read the values and give constant boolean arrays: they are piecewise constant, so their
 derivative is zero, and a mask made from them is a constant of the graph.
@@ -28,7 +29,7 @@ def _values(x):
 def _comparison(name):
     def compare(a, b):
         a, b = _values(a), _values(b)
-        return getattr(array_module(a), name)(a, b)
+        return getattr(array_module(a if hasattr(a, "shape") else b), name)(a, b)
     compare.__name__ = name
     return compare
 
