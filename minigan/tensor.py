@@ -132,6 +132,8 @@ def _distinct_arrays(tensors):
     """The tensors' arrays, for forward. A second Tensor on an array already passed (x and
     x.detach()) gets a view of it, so that an array forward saves names one input."""
     arrays = [t.data for t in tensors]
+    if len(arrays) == 1 or (len(arrays) == 2 and arrays[0] is not arrays[1]):
+        return arrays  # the usual case, checked first: every op call goes through here
     owners = {}
     for i, t in enumerate(tensors):
         if owners.setdefault(id(arrays[i]), t) is not t:
@@ -325,25 +327,34 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     tensors that retain_grad); with them, only along paths to them, returning {id(input): gradient}."""
     order = _topological_order(roots)
     wanted = None if inputs is None else _depending_on(order, inputs)
-    input_ids = {id(x) for x in inputs or ()}
-    grads, reached = {}, {}
+    grads = {}
     for root, g in zip(roots, root_grads):
-        _add_to(grads, root, g)
-    with _grad_mode(create_graph):  # a graph is built for the gradients only when asked
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._hooks:
-                g = _run_hooks(t, g, create_graph)
-            if id(t) in input_ids:
-                reached[id(t)] = g
-            elif inputs is None and (t.grad_fn is None or t._retains_grad):
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    if not create_graph:
+        return _walk(order, grads, retain_graph, False, inputs, wanted)
+    with enable_grad():  # the gradients' ops record a graph, even inside no_grad
+        return _walk(order, grads, retain_graph, True, inputs, wanted)
+
+
+def _walk(order, grads, retain_graph, create_graph, inputs, wanted):
+    """The walk from the outputs (``order`` reversed): each tensor's gradient is complete when it is reached."""
+    input_ids = {id(x) for x in inputs or ()}
+    reached = {}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._hooks:
+            g = _run_hooks(t, g, create_graph)
+        if inputs is None:
+            if t.grad_fn is None or t._retains_grad:
                 _accumulate(t, g, create_graph)
-            if t.grad_fn is not None:
-                _propagate(t, g, grads, create_graph, wanted)
-                if not retain_graph:
-                    t.grad_fn.release()
+        elif id(t) in input_ids:
+            reached[id(t)] = g
+        if t.grad_fn is not None:
+            _propagate(t, g, grads, create_graph, wanted)
+            if not retain_graph:
+                t.grad_fn.release()
     return reached
 
 
@@ -365,29 +376,25 @@ def _accumulate(t, g, create_graph):
         t.grad = Tensor(g.copy(order="K") if t.grad is None else t.grad.data + g)
 
 
-def _add_to(grads, x, g):
-    grads[id(x)] = g if id(x) not in grads else grads[id(x)] + g
-
-
 def _propagate(t, grad, grads, create_graph, wanted):
     """Ask ``t.grad_fn`` for its inputs' gradients (those in ``wanted``, if given) and add them to ``grads``."""
     fn = t.grad_fn
-    needs = fn.needs_input_grad
     if wanted is None:
         input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
     else:  # ask only for the gradients on the way to the inputs
-        needs = tuple(n and id(x) in wanted for n, x in zip(needs, fn.inputs))
-        if not any(needs):
+        recorded = fn.needs_input_grad
+        fn.needs_input_grad = tuple(n and id(x) in wanted for n, x in zip(recorded, fn.inputs))
+        if not any(fn.needs_input_grad):
+            fn.needs_input_grad = recorded
             return
-        recorded, fn.needs_input_grad = fn.needs_input_grad, needs
         try:
             input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
         finally:
             fn.needs_input_grad = recorded
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
-    for x, g, need in zip(fn.inputs, input_grads, needs):
-        if g is None or not need or not x.requires_grad:
+    for x, g in zip(fn.inputs, input_grads):
+        if g is None or not x.requires_grad or (wanted is not None and id(x) not in wanted):
             continue
         if g.shape != x.data.shape:
             raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {g.shape} "
@@ -397,7 +404,7 @@ def _propagate(t, grad, grads, create_graph, wanted):
         elif not isinstance(g, Tensor):
             raise RuntimeError(f"{fn.name}.backward returned an array, not a Tensor, with create_graph=True: "
                                "its gradient would carry no graph (does it compute on arrays of its own?)")
-        _add_to(grads, x, g)
+        grads[id(x)] = g if id(x) not in grads else grads[id(x)] + g
 
 
 def _backward_with_graph(fn, grad, output):
