@@ -82,3 +82,11 @@ def test_einsum_computes_what_numpy_does_and_differentiates_twice(subscripts, da
     tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
     _same(numpy_names.einsum(subscripts, *tensors), np.einsum(subscripts, *arrays))
     assert mg.gradgradcheck(lambda *ts: numpy_names.einsum(subscripts, *ts) ** 2.0, tensors)
+
+
+def test_out_gives_the_dtype_of_a_constant_and_nothing_is_written_in_place():
+    x, y = mg.tensor(np.array([1.0, -2.0]), requires_grad=True), mg.tensor(np.array([0.0, 0.0]))
+    placeholder = numpy_names.empty_like(x)
+    mask = numpy_names.greater(x, y, out=placeholder)
+    assert isinstance(mask, mg.Tensor) and not mask.requires_grad and mask is not placeholder
+    np.testing.assert_array_equal(mask.numpy(), [1.0, 0.0])

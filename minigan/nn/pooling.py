@@ -66,7 +66,8 @@ class AvgPool2d(Function):
     def backward(self, grad):
         kernel_size = tuple(self.geometry["kernel_size"])
         share = grad[:, :, None, None] / math.prod(kernel_size)  # n c 1 1 oh ow
-        cols = array_module(grad).broadcast_to(share, grad.shape[:2] + kernel_size + grad.shape[2:])  # n c kh kw oh ow
+        xp = array_module(grad)
+        cols = xp.broadcast_to(share, grad.shape[:2] + kernel_size + grad.shape[2:])  # n c kh kw oh ow
         return Col2Im.call(cols, input_shape=self.input_shape, **self.geometry)
 
 

@@ -7,7 +7,9 @@ a graph that can be differentiated again. Here are the names that minigan's back
 comparisons; a backward that needs another adds it here.
 
 Comparisons read the values and give constant boolean arrays: they are piecewise constant, so their
-derivative is zero, and a mask made from them is a constant of the graph.
+derivative is zero, and a mask made from them is a constant of the graph. A Tensor is never written in
+place: ``out=`` only sets the result's dtype (a comparison into a float array gives a constant float
+Tensor), and ``a *= b`` on a Tensor is ``a = a * b``, so a backward uses what each call returns.
 """
 from ..backend import array_module
 from ..tensor import Tensor
@@ -19,7 +21,7 @@ from .shape import transpose as _swap
 
 __all__ = ["exp", "log", "log1p", "sqrt", "maximum", "minimum", "where", "matmul", "sum", "einsum", "concatenate",
            "stack", "split", "reshape", "broadcast_to", "expand_dims", "transpose", "swapaxes", "moveaxis",
-           "greater", "greater_equal", "less", "less_equal", "equal"]
+           "greater", "greater_equal", "less", "less_equal", "equal", "empty_like"]
 
 
 def _values(x):
@@ -27,11 +29,17 @@ def _values(x):
 
 
 def _comparison(name):
-    def compare(a, b):
+    def compare(a, b, out=None):
         a, b = _values(a), _values(b)
-        return getattr(array_module(a if hasattr(a, "shape") else b), name)(a, b)
+        result = getattr(array_module(a if hasattr(a, "shape") else b), name)(a, b)
+        return result if out is None else Tensor(result.astype(out.dtype))
     compare.__name__ = name
     return compare
+
+
+def empty_like(x):
+    """A constant of x's shape and dtype, for ``out=`` (its values are never read)."""
+    return Tensor(array_module(x.data).empty_like(x.data))
 
 
 greater, greater_equal, less, less_equal, equal = map(
