@@ -98,10 +98,16 @@ def is_cupy_array(x):
 
 
 def array_module(x):
-    """The array module of ``x``: cupy for a CuPy array, numpy for anything else."""
+    """The array module of ``x``: cupy for a CuPy array, numpy for anything else; for a Tensor (a
+    backward building a graph, create_graph=True), minigan's differentiable ops under NumPy's names."""
+    if isinstance(x, np.ndarray):
+        return np
     if is_cupy_array(x):
         import cupy
         return cupy
+    if hasattr(x, "grad_fn"):  # a Tensor
+        from .ops import numpy_names
+        return numpy_names
     return np
 
 

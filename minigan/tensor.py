@@ -4,6 +4,12 @@ A Tensor holds an array (NumPy or CuPy) and, if an op made it, that op's
 Function node (``grad_fn``), whose ``inputs`` are the Tensors it was applied to.
 ``loss.backward()`` orders that graph, then walks it from the loss to the leaves,
 asking each Function for the gradients of its inputs.
+
+Each backward is written once. By default the engine calls it on arrays: it computes the
+gradients and records nothing. With ``create_graph=True`` it calls the same backward with the
+gradient and the saved arrays as Tensors (an input's array stands for that input, the output's
+for the output, any other is a constant), so that its lines apply ops that record a graph of
+their own: the gradients can be differentiated again.
 """
 from contextlib import contextmanager
 
@@ -17,13 +23,22 @@ class _GradMode:
 
 
 @contextmanager
-def no_grad():
-    """Inside this block ops record no graph (as torch.no_grad)."""
-    previous, _GradMode.enabled = _GradMode.enabled, False
+def _grad_mode(enabled):
+    previous, _GradMode.enabled = _GradMode.enabled, enabled
     try:
         yield
     finally:
         _GradMode.enabled = previous
+
+
+def no_grad():
+    """Inside this block ops record no graph (as torch.no_grad)."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Inside this block ops record a graph again, even within ``no_grad`` (as torch.enable_grad)."""
+    return _grad_mode(True)
 
 
 def is_grad_enabled():
@@ -38,10 +53,17 @@ class Function:
     per input, each of that input's shape. Use ``self.save_for_backward(...)`` and
     ``self.saved`` for arrays that backward needs, and ``self.needs_input_grad``
     to skip gradients nobody asked for.
+
+    To be differentiated twice (``create_graph=True``), backward must also run on Tensors:
+    it then gets ``grad`` and ``self.saved`` as Tensors (a saved input or output array as that
+    input or output Tensor; any other saved array stays a constant, so save the inputs and
+    the output, not values derived from them, unless they are piecewise constant, as masks
+    are), and it takes ``xp = array_module(grad)``, which for a Tensor is minigan's ops under
+    NumPy's names. A backward that uses another op calls it with ``OtherOp.call``.
     """
 
     def __init__(self):
-        self.inputs = ()
+        self.inputs = self.input_arrays = ()
         self.needs_input_grad = ()
         self.saved = ()
         self.freed = False
@@ -67,31 +89,56 @@ class Function:
         fn = cls()
         tensors = _as_tensors(fn.name, inputs)
         fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        arrays = _distinct_arrays(tensors)
         try:
-            out = fn.forward(*(t.data for t in tensors), **params)
-            out = backend.array_module(out).asarray(out)  # NumPy gives 0-d results as scalars
+            raw = fn.forward(*arrays, **params)
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{fn.name}: {e} (input shapes {shapes})") from e
+        out = backend.array_module(raw).asarray(raw)  # NumPy gives 0-d results as scalars
+        if out is not raw:  # a saved scalar output is the output
+            fn.saved = tuple(out if a is raw else a for a in fn.saved)
         requires_grad = is_grad_enabled() and any(fn.needs_input_grad)
         if not requires_grad:
             return Tensor(out)
-        fn.inputs = tensors
+        fn.inputs, fn.input_arrays = tensors, arrays
         return Tensor(out, requires_grad=True, grad_fn=fn)
 
     @classmethod
     def call(cls, *inputs, **params):
-        """The op on Tensors (``apply``: a node in the graph) or on arrays (its ``forward``: an array, no
-        graph). A backward that uses another op calls it so: on arrays for a gradient, on Tensors for
-        a gradient that is itself differentiated."""
+        """This op inside another op's backward: ``apply`` (a Tensor, with a graph) when an input is a
+        Tensor, as it is when a graph is being built; else ``forward`` on the arrays (an array, nothing
+        recorded or kept)."""
         if any(isinstance(x, Tensor) for x in inputs):
             return cls.apply(*inputs, **params)
-        return cls().forward(*inputs, **params)
+        fn = cls()
+        fn.needs_input_grad = (False,) * len(inputs)
+        return fn.forward(*inputs, **params)
+
+    def saved_tensors(self, output):
+        """``saved`` as backward sees it when it builds a graph: each of forward's input arrays as its
+        input Tensor, the output's array as ``output``, and every other array as it is (a constant)."""
+        tensors = {id(output.data): output}
+        tensors.update((id(a), t) for a, t in zip(self.input_arrays, self.inputs))
+        return tuple(tensors.get(id(a), a) for a in self.saved)
 
     def release(self):
         """Drop what forward saved; a second backward through this node then fails clearly."""
         self.saved = ()
         self.freed = True
+
+
+def _distinct_arrays(tensors):
+    """The tensors' arrays, for forward. A second Tensor on an array already passed (x and
+    x.detach()) gets a view of it, so that an array forward saves names one input."""
+    arrays = [t.data for t in tensors]
+    if len(arrays) == 1 or (len(arrays) == 2 and arrays[0] is not arrays[1]):
+        return arrays  # the usual case, checked first: every op call goes through here
+    owners = {}
+    for i, t in enumerate(tensors):
+        if owners.setdefault(id(arrays[i]), t) is not t:
+            arrays[i] = arrays[i].view()
+    return arrays
 
 
 def _as_tensors(op, inputs):
@@ -187,24 +234,67 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor too, as leaves do."""
         self._retains_grad = True
 
-    def backward(self, grad=None, retain_graph=False):
-        """Fill ``.grad`` of every leaf that this tensor depends on."""
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
+        """Fill ``.grad`` of every leaf that this tensor depends on. With ``create_graph=True`` the
+        gradients carry a graph, to be differentiated again; ``retain_graph`` defaults to it."""
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(f"backward: grad can be implied only for a scalar output, "
-                                   f"this one has shape {self.shape}; pass grad=")
-            grad = self._xp.ones_like(self.data)
-        grad = grad.data if isinstance(grad, Tensor) else self._xp.asarray(grad, dtype=self.dtype)
-        if grad.shape != self.data.shape:
-            raise ValueError(f"backward: grad of shape {grad.shape} for a tensor of shape {self.shape}")
-        _run_backward(self, grad, retain_graph)
+        grad = _output_grad("backward", self, grad, create_graph)
+        _run_backward([self], [grad], create_graph if retain_graph is None else retain_graph, create_graph)
 
 
-def _topological_order(root):
-    """Every tensor that ``root`` depends on (through tensors that require grad), inputs first."""
-    order, seen, stack = [], set(), [(root, False)]
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` (a Tensor or a sequence) with respect to ``inputs``, as
+    torch.autograd.grad: a tuple with one Tensor per input, and no ``.grad`` touched. Only the part
+    of the graph between them is walked. ``grad_outputs`` (one per output) defaults to ones for a
+    one-element output. An input that the outputs do not depend on raises, unless ``allow_unused``:
+    then its gradient is None. With ``create_graph=True`` the gradients carry a graph, to be
+    differentiated again; ``retain_graph`` defaults to ``create_graph``."""
+    outputs, inputs = _sequence(outputs), _sequence(inputs)
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else _sequence(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for kind, tensors in (("output", outputs), ("input", inputs)):
+        for i, t in enumerate(tensors):
+            if not (isinstance(t, Tensor) and t.requires_grad):
+                raise RuntimeError(f"grad: {kind} {i} is not a Tensor that requires grad")
+    root_grads = [_output_grad("grad", y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
+    reached = _run_backward(outputs, root_grads, create_graph if retain_graph is None else retain_graph,
+                            create_graph, inputs)
+    grads = []
+    for i, x in enumerate(inputs):
+        g = reached.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "
+                               "pass allow_unused=True to get None as its gradient")
+        grads.append(g if g is None or create_graph else Tensor(g))
+    return tuple(grads)
+
+
+def _sequence(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _output_grad(op, y, grad, create_graph):
+    """The gradient that starts a backward from ``y``: ones for a one-element y; a Tensor when
+    building a graph (so a grad that requires grad is differentiated too), else an array."""
+    if grad is None:
+        if y.size != 1:
+            raise RuntimeError(f"{op}: grad can be implied only for a scalar output, this one has shape "
+                               f"{y.shape}; pass {'grad=' if op == 'backward' else 'grad_outputs='}")
+        grad = y._xp.ones_like(y.data)
+    elif not isinstance(grad, Tensor):
+        grad = y._xp.asarray(grad, dtype=y.dtype)
+    if grad.shape != y.data.shape:
+        raise ValueError(f"{op}: grad of shape {grad.shape} for a tensor of shape {y.shape}")
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor(grad)
+    return grad.data if isinstance(grad, Tensor) else grad
+
+
+def _topological_order(roots):
+    """Every tensor that ``roots`` depend on (through tensors that require grad), inputs first."""
+    order, seen, stack = [], set(), [(root, False) for root in reversed(roots)]
     while stack:
         t, inputs_done = stack.pop()
         if inputs_done:
@@ -223,36 +313,108 @@ def _topological_order(root):
     return order
 
 
-def _run_backward(root, grad, retain_graph):
-    order = _topological_order(root)
-    grads = {id(root): grad}
+def _depending_on(order, inputs):
+    """The ids of the tensors in ``order`` that are, or depend on, one of ``inputs``."""
+    ids = {id(x) for x in inputs}
+    for t in order:  # inputs first: a tensor comes after everything it depends on
+        if t.grad_fn is not None and any(id(x) in ids for x in t.grad_fn.inputs):
+            ids.add(id(t))
+    return ids
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Send ``root_grads`` back from ``roots``. Without ``inputs``, into ``.grad`` of the leaves (and of
+    tensors that retain_grad); with them, only along paths to them, returning {id(input): gradient}."""
+    order = _topological_order(roots)
+    wanted = None if inputs is None else _depending_on(order, inputs)
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    if not create_graph:
+        return _walk(order, grads, retain_graph, False, inputs, wanted)
+    with enable_grad():  # the gradients' ops record a graph, even inside no_grad
+        return _walk(order, grads, retain_graph, True, inputs, wanted)
+
+
+def _walk(order, grads, retain_graph, create_graph, inputs, wanted):
+    """The walk from the outputs (``order`` reversed): each tensor's gradient is complete when it is reached."""
+    input_ids = {id(x) for x in inputs or ()}
+    reached = {}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
             continue
-        for hook in t._hooks:
-            replaced = hook(Tensor(g))
-            g = g if replaced is None else replaced.data
-        if t.grad_fn is None or t._retains_grad:
-            # a copy (g may be shared), in g's own memory order: a C-order copy of a channels-last
-            # gradient would transpose it, several times slower
-            t.grad = Tensor(g.copy(order="K") if t.grad is None else t.grad.data + g)
+        if t._hooks:
+            g = _run_hooks(t, g, create_graph)
+        if inputs is None:
+            if t.grad_fn is None or t._retains_grad:
+                _accumulate(t, g, create_graph)
+        elif id(t) in input_ids:
+            reached[id(t)] = g
         if t.grad_fn is not None:
-            _propagate(t.grad_fn, g, grads)
+            _propagate(t, g, grads, create_graph, wanted)
             if not retain_graph:
                 t.grad_fn.release()
+    return reached
 
 
-def _propagate(fn, grad, grads):
-    """Ask ``fn`` for its inputs' gradients and add them to ``grads``."""
-    input_grads = fn.backward(grad)
+def _run_hooks(t, g, create_graph):
+    for hook in t._hooks:
+        replaced = hook(g if create_graph else Tensor(g))
+        if replaced is not None:
+            g = replaced if create_graph else replaced.data
+    return g
+
+
+def _accumulate(t, g, create_graph):
+    """``t.grad += g``. A first gradient is copied (g may be shared with another tensor): an array
+    in g's own memory order (a C-order copy of a channels-last gradient would transpose it, several
+    times slower), or with a graph, a new Tensor still in it."""
+    if create_graph:
+        t.grad = g + 0.0 if t.grad is None else t.grad + g
+    else:
+        t.grad = Tensor(g.copy(order="K") if t.grad is None else t.grad.data + g)
+
+
+def _propagate(t, grad, grads, create_graph, wanted):
+    """Ask ``t.grad_fn`` for its inputs' gradients (those in ``wanted``, if given) and add them to ``grads``."""
+    fn = t.grad_fn
+    if wanted is None:
+        input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
+    else:  # ask only for the gradients on the way to the inputs
+        recorded = fn.needs_input_grad
+        fn.needs_input_grad = tuple(n and id(x) in wanted for n, x in zip(recorded, fn.inputs))
+        if not any(fn.needs_input_grad):
+            fn.needs_input_grad = recorded
+            return
+        try:
+            input_grads = _backward_with_graph(fn, grad, t) if create_graph else fn.backward(grad)
+        finally:
+            fn.needs_input_grad = recorded
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for x, g in zip(fn.inputs, input_grads):
-        if g is None or not x.requires_grad:
+        if g is None or not x.requires_grad or (wanted is not None and id(x) not in wanted):
             continue
         if g.shape != x.data.shape:
             raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {g.shape} "
                                f"for an input of shape {x.shape}")
-        g = g.astype(x.dtype, copy=False)
+        if not create_graph:
+            g = g.astype(x.dtype, copy=False)
+        elif not isinstance(g, Tensor):
+            raise RuntimeError(f"{fn.name}.backward returned an array, not a Tensor, with create_graph=True: "
+                               "its gradient would carry no graph (does it compute on arrays of its own?)")
         grads[id(x)] = g if id(x) not in grads else grads[id(x)] + g
+
+
+def _backward_with_graph(fn, grad, output):
+    """``fn.backward(grad)`` on Tensors: grad, and ``fn.saved`` as ``fn.saved_tensors(output)``, so that
+    its lines record a graph. A backward that cannot take Tensors fails naming the op."""
+    arrays, fn.saved = fn.saved, fn.saved_tensors(output)
+    try:
+        return fn.backward(grad)
+    except Exception as e:
+        raise RuntimeError(f"{fn.name}.backward failed on Tensors, so create_graph=True cannot differentiate "
+                           f"it: {type(e).__name__}: {e}") from e
+    finally:
+        fn.saved = arrays

@@ -10,7 +10,13 @@
         a = minigan.tensor(data.draw(float_arrays(a_shape)), requires_grad=True)
         ...
         assert minigan.gradcheck(my_op, [a, b])
+        assert minigan.gradgradcheck(my_op, [a, b])  # and its backward's own backward
+
+Second-order checks need the inputs away from where the first derivative jumps: the kinks of
+relu and abs (``float_arrays(kinks=...)``) and the ties of max and maximum (``distinct=True``,
+``distinct_arrays``).
 """
+import math
 import typing
 
 import numpy as np
@@ -63,6 +69,17 @@ def float_arrays(shape, low=-3.0, high=3.0, dtype=np.float64, kinks=(0.0,), marg
     for kink in kinks:
         elements = elements.filter(lambda v, k=kink: abs(v - k) >= margin)
     return hnp.arrays(dtype, shape, elements=elements)
+
+
+def distinct_arrays(array_shapes, low=-3.0, high=3.0, dtype=np.float64, kinks=(0.0,), margin=1e-3):
+    """A tuple of float arrays of ``array_shapes`` in which no two values, in one array or in two,
+    are within ``margin`` of each other (or of a kink): maximum(a, b) and minimum(a, b) of broadcast
+    operands, max and maxout then have no ties, so their first derivatives are constant around the
+    values drawn, as gradgradcheck's finite differences of them need."""
+    sizes = [math.prod(shape) for shape in array_shapes]
+    splits = np.cumsum(sizes)[:-1]
+    return float_arrays((sum(sizes),), low, high, dtype, kinks, margin, distinct=True).map(
+        lambda values: tuple(part.reshape(shape) for part, shape in zip(np.split(values, splits), array_shapes)))
 
 
 @st.composite

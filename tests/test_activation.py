@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from torch_parity import F, assert_matches_torch, check_op, torch
+from torch_parity import F, assert_matches_torch, assert_second_order_matches_torch, check_op, torch
 
 import minigan as mg
 from minigan.ops import activation
@@ -58,8 +58,10 @@ def test_softmax_and_log_softmax_match_gradcheck_and_torch_even_for_large_inputs
     x = data.draw(float_arrays(shape)) * scale
     if scale == 1.0:
         assert mg.gradcheck(lambda t: ours(t, axis), [mg.tensor(x, requires_grad=True)])
+        assert mg.gradgradcheck(lambda t: ours(t, axis), [mg.tensor(x, requires_grad=True)])
     assert_matches_torch(lambda t: ours(t, axis), lambda t: theirs(t, axis), [x])
     assert_matches_torch(lambda t: getattr(t, ours.__name__)(dim=axis), lambda t: theirs(t, dim=axis), [x])
+    assert_second_order_matches_torch(lambda t: ours(t, axis), lambda t: theirs(t, axis), [x])
 
 
 @pytest.mark.parametrize("ours, theirs", [(mg.sigmoid, torch.sigmoid), (mg.log_sigmoid, F.logsigmoid),
@@ -75,6 +77,21 @@ def test_saturating_activations_do_not_overflow_at_1e4(ours, theirs, dtype):
     theirs(reference).backward(torch.ones(len(x), dtype=reference.dtype))
     np.testing.assert_allclose(y.numpy(), theirs(reference).detach().numpy(), rtol=1e-6, atol=1e-30)
     np.testing.assert_allclose(t.grad.numpy(), reference.grad.numpy(), rtol=1e-6, atol=1e-30)
+    if dtype == np.float64:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            assert_second_order_matches_torch(ours, theirs, [x], atol=1e-30)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2])
+@given(data=st.data())
+def test_relu_has_no_second_derivative_but_its_backward_is_linear_in_the_gradient(slope, data):
+    x = mg.tensor(data.draw(float_arrays(data.draw(shapes(**SHAPES)))), requires_grad=True)
+    v = mg.tensor(data.draw(float_arrays(x.shape, kinks=())), requires_grad=True)
+    (g,) = mg.grad(mg.relu(x) if slope == 0 else mg.leaky_relu(x, slope), x, v, create_graph=True)
+    u = np.random.default_rng(0).standard_normal(x.shape)
+    grad_x, grad_v = mg.grad(g, [x, v], u, allow_unused=True)
+    assert grad_x is None  # the second derivative is 0 (away from 0): nothing of x is in g's graph
+    np.testing.assert_array_equal(grad_v.numpy(), np.where(x.numpy() > 0, 1.0, slope) * u)  # g = slope(x) v
 
 
 KERNELS = [  # an op, and where its forward and backward find the @kernel functions they must go through
@@ -97,3 +114,10 @@ def test_activations_go_through_their_kernels_so_cuda_can_replace_them(op, holde
     x = mg.tensor(np.array([-1.0, 0.5]), requires_grad=True)
     op(x).sum().backward()
     assert calls == list(names)
+
+
+@pytest.mark.parametrize("op", [mg.relu, mg.tanh, mg.sigmoid, mg.leaky_relu])
+def test_given_tensors_a_backward_kernel_runs_its_reference_expression_as_ops(op):
+    x = mg.tensor(np.array([-1.0, 0.5]), requires_grad=True)
+    (g,) = mg.grad(op(x), x, mg.tensor(np.array([2.0, 3.0]), requires_grad=True), create_graph=True)
+    assert g.requires_grad and g.grad_fn is not None  # a graph, made of minigan's ops

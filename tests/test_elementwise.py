@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch_parity import assert_matches_torch, check_op, torch
+from torch_parity import assert_matches_torch, assert_second_order_matches_torch, check_op, torch
 
 import minigan as mg
-from minigan.testing import broadcastable_shapes, float_arrays, shapes
+from minigan.testing import broadcastable_shapes, distinct_arrays, float_arrays, shapes
 
 SHAPES = dict(max_dims=3, max_side=4)
 POSITIVE = dict(low=0.1, high=4.0)
@@ -66,17 +66,11 @@ def test_binary_op_broadcasts_and_matches_gradcheck_and_torch(name, data):
     check_op(ours, theirs, [data.draw(float_arrays(a_shape, **a_bounds)), data.draw(float_arrays(b_shape, **b_bounds))])
 
 
-def _distinct_pair(data):
-    """Two broadcastable arrays with no value in common, so maximum/minimum have no ties."""
-    a_shape, b_shape = data.draw(broadcastable_shapes(max_dims=3, max_side=3))
-    values = data.draw(float_arrays((int(np.prod(a_shape)) + int(np.prod(b_shape)),), distinct=True))
-    return values[:int(np.prod(a_shape))].reshape(a_shape), values[int(np.prod(a_shape)):].reshape(b_shape)
-
-
 @pytest.mark.parametrize("ours, theirs", [(mg.maximum, torch.maximum), (mg.minimum, torch.minimum)])
 @given(data=st.data())
 def test_maximum_minimum_match_gradcheck_and_torch(ours, theirs, data):
-    check_op(ours, theirs, list(_distinct_pair(data)))
+    shapes = data.draw(broadcastable_shapes(max_dims=3, max_side=3))
+    check_op(ours, theirs, list(data.draw(distinct_arrays(shapes))))  # no ties
 
 
 @pytest.mark.parametrize("ours, theirs", [(mg.maximum, torch.maximum), (mg.minimum, torch.minimum)])
@@ -86,6 +80,7 @@ def test_maximum_minimum_split_ties_as_torch(ours, theirs, data):
     small_ints = st.integers(-1, 1).map(float)
     a, b = (data.draw(hnp.arrays(np.float64, shape, elements=small_ints)) for shape in (a_shape, b_shape))
     assert_matches_torch(ours, theirs, [a, b])
+    assert_second_order_matches_torch(lambda x, y: ours(x, y) * x, lambda x, y: theirs(x, y) * x, [a, b])
 
 
 @given(data=st.data())

@@ -76,6 +76,8 @@ def test_dropout_gradcheck(data, p):
     x = data.draw(float_arrays(data.draw(shapes(max_dims=3))))
     # a fresh generator with the same seed in every call: the same mask for every forward
     assert mg.gradcheck(lambda t: F.dropout(t, p, generator=mg.Generator(1)), [mg.tensor(x, requires_grad=True)])
+    assert mg.gradgradcheck(lambda t: F.dropout(t * t, p, generator=mg.Generator(1)),
+                            [mg.tensor(x, requires_grad=True)])
 
 
 def test_dropout_is_seeded_identity_in_eval_and_checks_p():

@@ -31,6 +31,7 @@ def test_a_constant_operand_gets_no_gradient_and_the_other_its_own(data):
     (x @ w).sum().backward()
     assert w.grad is None
     assert mg.gradcheck(lambda t: t @ w, [x])
+    assert mg.gradgradcheck(lambda t: (t @ w) * (t @ w), [x])
 
 
 @pytest.mark.parametrize("a, b", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 2, 3), (5, 3, 4)), ((), (3,))])

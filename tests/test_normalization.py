@@ -3,7 +3,7 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from torch_parity import assert_matches_torch
+from torch_parity import assert_matches_torch, check_second_order
 
 import minigan as mg
 import minigan.nn.functional as F
@@ -12,12 +12,12 @@ from minigan.testing import float_arrays
 
 
 @st.composite
-def batch_shapes(draw):
+def batch_shapes(draw, max_side=4):
     """(N, C) or (N, C, H, W) with at least 2 values per channel, as training needs."""
-    c = draw(st.integers(1, 4))
+    c = draw(st.integers(1, max_side))
     if draw(st.booleans()):
-        return draw(st.integers(2, 5)), c
-    n, h, w = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        return draw(st.integers(2, max_side + 1)), c
+    n, h, w = draw(st.integers(1, 3)), draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
     assume(n * h * w > 1)
     return n, c, h, w
 
@@ -59,6 +59,17 @@ def test_eval_gradcheck_and_torch(data, affine):
     assert mg.gradcheck(ours, [mg.tensor(a, requires_grad=True) for a in arrays])
     assert_matches_torch(ours, lambda x, *wb: torch.nn.functional.batch_norm(
         x, torch.tensor(mean), torch.tensor(var), *wb), arrays, rtol=1e-9)
+
+
+@given(data=st.data(), affine=st.booleans(), training=st.booleans())
+def test_second_order_gradcheck_and_torch(data, affine, training):
+    shape = data.draw(batch_shapes(max_side=3))  # gradgradcheck perturbs every element of x and of grad
+    c = shape[1]
+    arrays = [data.draw(float_arrays(shape))] + _affine(data, c, affine)
+    mean, var = data.draw(float_arrays((c,))), data.draw(float_arrays((c,), low=0.1))
+    check_second_order(lambda x, *wb: F.batch_norm(x, mg.tensor(mean), mg.tensor(var), *wb, training=training),
+                       lambda x, *wb: torch.nn.functional.batch_norm(x, torch.tensor(mean), torch.tensor(var), *wb,
+                                                                     training=training), arrays)
 
 
 def test_float32_in_float32_out():

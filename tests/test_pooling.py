@@ -3,10 +3,12 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from torch_parity import check_op
+from torch_parity import check_op, check_second_order
 
 import minigan as mg
 import minigan.nn.functional as F
+from minigan.nn.conv import pair
+from minigan.nn.pooling import Col2Im, Im2Col
 from minigan.testing import float_arrays, pool_configs
 
 
@@ -15,7 +17,7 @@ def test_max_pool2d_gradcheck_and_torch(data):
     shape, kwargs = data.draw(pool_configs())
     x = data.draw(float_arrays(shape, distinct=True))  # no ties: the max is unique
     check_op(lambda t: F.max_pool2d(t, **kwargs), lambda t: torch.nn.functional.max_pool2d(t, **kwargs), [x],
-             rtol=1e-9)
+             rtol=1e-9, second_order=False)
 
 
 @given(data=st.data())
@@ -24,7 +26,42 @@ def test_avg_pool2d_gradcheck_and_torch(data):
     kwargs.pop("dilation")
     x = data.draw(float_arrays(shape, kinks=()))  # linear: no kink to keep away from
     check_op(lambda t: F.avg_pool2d(t, **kwargs), lambda t: torch.nn.functional.avg_pool2d(t, **kwargs), [x],
-             rtol=1e-9)
+             rtol=1e-9, second_order=False)
+
+
+SMALL = dict(max_batch=2, max_channels=2, max_size=5)  # gradgradcheck perturbs every element of x and of grad
+
+
+@given(data=st.data())
+def test_max_pool2d_second_order(data):
+    shape, kwargs = data.draw(pool_configs(max_kernel=3, **SMALL))
+    x = data.draw(float_arrays(shape, distinct=True))
+    check_second_order(lambda t: F.max_pool2d(t, **kwargs), lambda t: torch.nn.functional.max_pool2d(t, **kwargs),
+                       [x])
+
+
+@given(data=st.data())
+def test_avg_pool2d_second_order(data):
+    shape, kwargs = data.draw(pool_configs(max_kernel=3, max_dilation=1, **SMALL))
+    kwargs.pop("dilation")
+    check_second_order(lambda t: F.avg_pool2d(t, **kwargs), lambda t: torch.nn.functional.avg_pool2d(t, **kwargs),
+                       [data.draw(float_arrays(shape, kinks=()))])
+
+
+@given(data=st.data())
+def test_im2col_and_col2im_are_each_others_adjoint_and_backward(data):
+    shape, kwargs = data.draw(pool_configs(**SMALL))
+    k, s, p, d = (pair(kwargs[name] if kwargs[name] is not None else kwargs["kernel_size"])
+                  for name in ("kernel_size", "stride", "padding", "dilation"))
+    geometry = dict(kernel_size=k, stride=s, padding=p, dilation=d)
+    x = mg.tensor(data.draw(float_arrays(shape, kinks=())), requires_grad=True)
+    cols_shape = Im2Col.apply(x, **geometry).shape
+    cols = mg.tensor(data.draw(float_arrays(cols_shape, kinks=())), requires_grad=True)
+    # <im2col(x), cols> = <x, col2im(cols)>
+    np.testing.assert_allclose((Im2Col.apply(x, **geometry) * cols).sum().item(),
+                               (x * Col2Im.apply(cols, input_shape=shape, **geometry)).sum().item(), rtol=1e-12)
+    assert mg.gradgradcheck(lambda t: Im2Col.apply(t, **geometry), [x])
+    assert mg.gradgradcheck(lambda t: Col2Im.apply(t, input_shape=shape, **geometry), [cols])
 
 
 def test_max_pool2d_padding_never_wins():

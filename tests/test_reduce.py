@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch_parity import assert_matches_torch, check_op, torch
+from torch_parity import assert_matches_torch, assert_second_order_matches_torch, check_op, torch
 
 import minigan as mg
 from minigan.ops.reduce import reduced_axes
@@ -45,6 +45,7 @@ def test_max_min_split_the_gradient_between_ties_as_torch_amax(ours, theirs, dat
     axis = data.draw(axes(len(shape)))
     x = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-1, 1).map(float)))
     assert_matches_torch(lambda t: ours(t, axis), lambda t: theirs(t, _dim(axis, t.ndim)), [x])
+    assert_second_order_matches_torch(lambda t: ours(t, axis), lambda t: theirs(t, _dim(axis, t.ndim)), [x])
 
 
 @pytest.mark.parametrize("ours, theirs", [(mg.var, torch.var), (mg.std, torch.std)])
@@ -96,6 +97,7 @@ def test_logsumexp_is_stable_for_large_inputs(scale, data):
     shape = data.draw(shapes(min_dims=1, **SHAPES))
     x = data.draw(float_arrays(shape)) * scale
     assert_matches_torch(lambda t: mg.logsumexp(t, -1), lambda t: torch.logsumexp(t, -1), [x])
+    assert_second_order_matches_torch(lambda t: mg.logsumexp(t, -1), lambda t: torch.logsumexp(t, -1), [x])
 
 
 def test_logsumexp_of_all_minus_infinity_is_minus_infinity_as_torch():
@@ -111,6 +113,7 @@ def test_reducing_over_no_axes_is_the_identity_as_numpy(op, x):
     t = mg.tensor(x, requires_grad=True)
     np.testing.assert_array_equal(op(t, ()).numpy(), getattr(np, op.__name__, np.sum)(x, axis=()))
     assert mg.gradcheck(lambda a: op(a, ()), [t])
+    assert mg.gradgradcheck(lambda a: op(a, ()), [t])
 
 
 @pytest.mark.parametrize("op", [mg.sum, mg.max, mg.var, mg.logsumexp])

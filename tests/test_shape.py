@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch_parity import F, assert_matches_torch, check_op, torch
+from torch_parity import F, assert_matches_torch, assert_second_order_matches_torch, check_op, torch
 
 import minigan as mg
 from minigan import backend
@@ -83,8 +83,10 @@ def test_basic_indexing_matches_gradcheck_and_torch(data):
     index = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
     x = data.draw(float_arrays(shape))
     assert mg.gradcheck(lambda t: t[index], [mg.tensor(x, requires_grad=True)])
+    assert mg.gradgradcheck(lambda t: t[index], [mg.tensor(x, requires_grad=True)])
     if not _has_negative_step(index):  # torch has no negative steps
         assert_matches_torch(lambda t: t[index], lambda t: t[index], [x])
+        assert_second_order_matches_torch(lambda t: t[index] * t[index], lambda t: t[index] * t[index], [x])
 
 
 @given(data=st.data())
@@ -143,6 +145,7 @@ def test_pad_takes_numpys_short_forms(pad_width, x):
     t = mg.tensor(x, requires_grad=True)
     np.testing.assert_array_equal(mg.pad(t, pad_width, 5.0).numpy(), np.pad(x, pad_width, constant_values=5.0))
     assert mg.gradcheck(lambda a: mg.pad(a, pad_width), [t])
+    assert mg.gradgradcheck(lambda a: mg.pad(a, pad_width), [t])
 
 
 def test_to_device_is_a_differentiable_copy():
@@ -150,6 +153,7 @@ def test_to_device_is_a_differentiable_copy():
     y = x.to("cpu")
     assert y.grad_fn.name == "ToDevice"
     assert mg.gradcheck(lambda t: t.to("cpu") * t, [x])
+    assert mg.gradgradcheck(lambda t: t.to("cpu") * t, [x])
 
 
 @pytest.mark.gpu

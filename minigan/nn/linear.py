@@ -45,12 +45,10 @@ class Maxout(Function):
     # y = max_j x_j: grad_x_j = grad [x_j = y] / (number of j with x_j = y), ties sharing as torch.amax
     def backward(self, grad):
         x, out = self.saved
-        wins = [x[..., j] == out for j in range(x.shape[-1])]
+        xp = array_module(grad)
+        wins = [xp.equal(x[..., j], out) for j in range(x.shape[-1])]  # constants: ... u
         share = grad / sum(wins[1:], wins[0].astype(grad.dtype))
-        gx = array_module(x).empty_like(x)
-        for j, won in enumerate(wins):
-            gx[..., j] = won * share
-        return gx.reshape(x.shape[:-2] + (-1,))
+        return xp.stack([won * share for won in wins], axis=-1).reshape(x.shape[:-2] + (-1,))  # ... (u k)
 
 
 def maxout(x, pieces):

@@ -6,7 +6,7 @@ torch's (binary_cross_entropy's stays finite at p = 0 or 1, where torch's is inf
 import numpy as np
 
 from ..backend import array_module, kernel
-from ..ops.activation import log_softmax, sigmoid_forward
+from ..ops.activation import Sigmoid, log_softmax
 from ..ops.shape import getitem
 from ..tensor import Function, Tensor
 
@@ -24,7 +24,7 @@ def bce_with_logits_forward(logits, target):
 @kernel
 def bce_with_logits_backward(logits, target, grad):
     # d loss / dx = sigmoid(x) - t
-    return grad * (sigmoid_forward(logits) - target)
+    return grad * (Sigmoid.call(logits) - target)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -39,23 +39,31 @@ class BinaryCrossEntropyWithLogits(Function):
         return bce_with_logits_backward(logits, target, grad), grad_target
 
 
+def _clamped_logs(p):
+    """log p and log(1 - p), each clamped to >= -100 as torch's (log 0 = -inf)."""
+    xp = array_module(p)
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
+
+
 class BinaryCrossEntropy(Function):
     def forward(self, p, target):
-        xp = array_module(p)
-        if xp.any((p < 0) | (p > 1)):
+        if array_module(p).any((p < 0) | (p > 1)):
             raise ValueError("input values must be between 0 and 1 (probabilities; "
                              "for logits use binary_cross_entropy_with_logits)")
-        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100 as torch
-            log_p, log_q = xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
-        self.save_for_backward(p, target, log_p, log_q)
+        log_p, log_q = _clamped_logs(p)
+        self.save_for_backward(p, target)
         return -(target * log_p + (1 - target) * log_q)
 
     # d/dp = (p - t) / (p (1 - p)), the denominator kept >= torch's float32 1e-12;
     # d/dt = log(1 - p) - log p, with the clamped logs (torch's is infinite at p = 0 or 1)
     def backward(self, grad):
-        p, target, log_p, log_q = self.saved
-        grad_p = grad * (p - target) / array_module(p).maximum(p * (1 - p), TORCH_EPSILON)
-        return grad_p, grad * (log_q - log_p) if self.needs_input_grad[1] else None
+        p, target = self.saved
+        grad_p = grad * (p - target) / array_module(grad).maximum(p * (1 - p), TORCH_EPSILON)
+        if not self.needs_input_grad[1]:
+            return grad_p, None
+        log_p, log_q = _clamped_logs(p)
+        return grad_p, grad * (log_q - log_p)
 
 
 def _reduce(loss, reduction):

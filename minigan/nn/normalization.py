@@ -5,7 +5,7 @@ estimates towards the batch's mean and unbiased variance (as torch). Eval: the r
 estimates make it a fixed affine map per channel, y = x scale + shift.
 """
 from ..backend import array_module, kernel
-from ..tensor import Function
+from ..tensor import Function, Tensor
 
 
 def _channel_shape(x):
@@ -30,15 +30,20 @@ def _channel_dot(a, b):
     return array_module(a).einsum(f"{_subscripts(a)},{_subscripts(b)}->c", a, b)
 
 
+def _statistics(x):
+    """(mean, x - mean, var): the batch's mean and biased variance per channel, and x centred."""
+    m = x.size // x.shape[1]
+    mean = _channel_sum(x) / m
+    centred = x - mean.reshape(_channel_shape(x))
+    return mean, centred, _channel_dot(centred, centred) / m
+
+
 @kernel
 def batch_norm_forward(x, weight, bias, eps):
     """(y, mean, var): y = (x - mean) / sqrt(var + eps) weight + bias, with the batch's mean and
     biased variance per channel."""
     shape = _channel_shape(x)
-    m = x.size // x.shape[1]
-    mean = _channel_sum(x) / m
-    y = x - mean.reshape(shape)  # centred; scaled and shifted in place below
-    var = _channel_dot(y, y) / m
+    mean, y, var = _statistics(x)  # y centred; scaled and shifted in place below
     y *= (weight / array_module(x).sqrt(var + eps)).reshape(shape)
     y += bias.reshape(shape)
     return y, mean, var
@@ -49,7 +54,8 @@ def batch_norm_backward(grad, x, mean, var, weight, eps):
     """(grad_x, grad_weight, grad_bias) in closed form. With xhat = (x - mean) / sqrt(var + eps) and
     the batch means E over each channel's m elements (mean and var depend on every x):
     grad_x = weight / sqrt(var + eps) (grad - E[grad] - xhat E[grad xhat]),
-    grad_weight = sum(grad xhat), grad_bias = sum(grad)."""
+    grad_weight = sum(grad xhat), grad_bias = sum(grad).
+    On Tensors (a graph being built) ``a *= b`` is ``a = a * b``: Tensors have no in-place ops."""
     shape = _channel_shape(x)
     m = x.size // x.shape[1]
     inv_std = 1 / array_module(x).sqrt(var + eps)
@@ -74,8 +80,13 @@ class BatchNorm(Function):
             _update_running(*running, mean, var, momentum, x.size // x.shape[1])
         return y
 
+    # with a graph (x a Tensor), mean and var are taken from x again: they depend on it, so their
+    # derivatives count; on arrays, forward's are reused
     def backward(self, grad):
-        return batch_norm_backward(grad, *self.saved, self.eps)
+        x, mean, var, weight = self.saved
+        if isinstance(x, Tensor):
+            mean, _, var = _statistics(x)
+        return batch_norm_backward(grad, x, mean, var, weight, self.eps)
 
 
 def _update_running(running_mean, running_var, mean, var, momentum, count):

@@ -1,7 +1,8 @@
 """Pooling on the im2col windows: max_pool2d and avg_pool2d.
 
 im2col lays every window out along the (kh, kw) axes, so pooling is a max or a mean over them;
-col2im sends each window's gradient back to the pixels it read.
+col2im sends each window's gradient back to the pixels it read. Im2Col and Col2Im are that pair
+as ops, each the other's backward, so that a pooling backward on Tensors builds a graph too.
 """
 import math
 
@@ -10,43 +11,64 @@ from ..tensor import Function
 from .conv import col2im, conv_output_size, im2col, pair
 
 
+class Im2Col(Function):
+    def forward(self, x, kernel_size, stride, padding, dilation):
+        self.input_shape = x.shape
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+        return im2col(x, **self.geometry)  # n c kh kw oh ow
+
+    # each column entry is a copy of one input pixel: col2im adds the copies' gradients back
+    def backward(self, grad):
+        return Col2Im.call(grad, input_shape=self.input_shape, **self.geometry)
+
+
+class Col2Im(Function):
+    def forward(self, cols, input_shape, kernel_size, stride, padding, dilation):
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+        return col2im(cols, input_shape, **self.geometry)  # n c h w
+
+    # each pixel is the sum of the column entries that read it: each entry's gradient is that pixel's
+    def backward(self, grad):
+        return Im2Col.call(grad, **self.geometry)
+
+
 class MaxPool2d(Function):
     def forward(self, x, kernel_size, stride, padding, dilation):
         xp = array_module(x)
         (ph, pw) = padding
         padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-xp.inf)  # padding never wins
-        cols = im2col(padded, kernel_size, stride, (0, 0), dilation)  # n c kh kw oh ow
-        self.geometry = padded.shape, kernel_size, stride, dilation
-        self.padding, self.input_size = padding, x.shape[2:]
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=(0, 0), dilation=dilation)
+        cols = im2col(padded, **self.geometry)  # n c kh kw oh ow
+        self.padded_shape, self.padding, self.input_size = padded.shape, padding, x.shape[2:]
         windows = cols.reshape(cols.shape[:2] + (-1,) + cols.shape[4:])  # n c (kh kw) oh ow
         self.save_for_backward(windows.argmax(axis=2))  # n c oh ow: the first max on ties, as torch
         return windows.max(axis=2)
 
     # each window's gradient goes to the one pixel that was its max
     def backward(self, grad):
-        xp = array_module(grad)
         (argmax,) = self.saved
-        shape, kernel_size, stride, dilation = self.geometry
-        taps = xp.arange(math.prod(kernel_size)).reshape(-1, 1, 1)  # (kh kw) 1 1
+        kernel_size = tuple(self.geometry["kernel_size"])
+        taps = array_module(argmax).arange(math.prod(kernel_size)).reshape(-1, 1, 1)  # (kh kw) 1 1
         cols = (taps == argmax[:, :, None]) * grad[:, :, None]  # n c (kh kw) oh ow
-        cols = cols.reshape(grad.shape[:2] + tuple(kernel_size) + grad.shape[2:])  # n c kh kw oh ow
-        padded = col2im(cols, shape, kernel_size, stride, (0, 0), dilation)
+        cols = cols.reshape(grad.shape[:2] + kernel_size + grad.shape[2:])  # n c kh kw oh ow
+        padded = Col2Im.call(cols, input_shape=self.padded_shape, **self.geometry)
         (ph, pw), (h, w) = self.padding, self.input_size
         return padded[:, :, ph:ph + h, pw:pw + w]
 
 
 class AvgPool2d(Function):
     def forward(self, x, kernel_size, stride, padding):
-        self.geometry = x.shape, kernel_size, stride, padding, (1, 1)
-        return im2col(x, *self.geometry[1:]).mean(axis=(2, 3))  # zero padding counts, as torch's default
+        self.input_shape = x.shape
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=(1, 1))
+        return im2col(x, **self.geometry).mean(axis=(2, 3))  # zero padding counts, as torch's default
 
     # each window's gradient is shared equally by its kh kw pixels
     def backward(self, grad):
-        xp = array_module(grad)
-        kernel_size = self.geometry[1]
+        kernel_size = tuple(self.geometry["kernel_size"])
         share = grad[:, :, None, None] / math.prod(kernel_size)  # n c 1 1 oh ow
-        cols = xp.broadcast_to(share, grad.shape[:2] + tuple(kernel_size) + grad.shape[2:])  # n c kh kw oh ow
-        return col2im(cols, *self.geometry)
+        xp = array_module(grad)
+        cols = xp.broadcast_to(share, grad.shape[:2] + kernel_size + grad.shape[2:])  # n c kh kw oh ow
+        return Col2Im.call(cols, input_shape=self.input_shape, **self.geometry)
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding, dilation=1):

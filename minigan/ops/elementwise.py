@@ -1,6 +1,7 @@
 """Elementwise arithmetic: + - * / ** neg abs exp log sqrt maximum minimum where clip.
 
-Binary ops broadcast as NumPy does; ``unbroadcast`` is the adjoint of broadcasting.
+Binary ops broadcast as NumPy does; ``unbroadcast`` is the adjoint of broadcasting. Every backward
+runs on arrays, or on Tensors to build a graph (``xp`` is then minigan's ops under NumPy's names).
 """
 from ..backend import array_module
 from ..tensor import Function, Tensor
@@ -135,7 +136,8 @@ class Maximum(Function):
     # the larger input gets the gradient; a tie splits it in half, as torch does
     def backward(self, grad):
         a, b = self.saved
-        share_a = (a > b) + 0.5 * (a == b)
+        xp = array_module(grad)
+        share_a = xp.greater(a, b) + 0.5 * xp.equal(a, b)  # a constant: comparisons are piecewise constant
         return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)
 
 

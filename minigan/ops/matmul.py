@@ -14,12 +14,14 @@ class MatMul(Function):
     # d(ab) = da b + a db: grad_a = grad b^T, grad_b = a^T grad, each summed over broadcast batches
     def backward(self, grad):
         a, b = self.saved
+        xp = array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a  # a vector a is the matrix 1 x k
         b2 = b[:, None] if b.ndim == 1 else b  # a vector b is the matrix k x 1
         grad = grad[..., None] if b.ndim == 1 else grad  # ... n 1
         grad = grad[..., None, :] if a.ndim == 1 else grad  # ... 1 m
-        ga = unbroadcast(grad @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(a2.swapaxes(-1, -2) @ grad, b2.shape).reshape(b.shape) if self.needs_input_grad[1] else None
+        needs_a, needs_b = self.needs_input_grad
+        ga = unbroadcast(grad @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if needs_a else None
+        gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ grad, b2.shape).reshape(b.shape) if needs_b else None
         return ga, gb
 
 

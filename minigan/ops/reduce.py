@@ -2,6 +2,8 @@
 
 Each backward sends the output's gradient back over the reduced axes (``Reduction.spread``)
 and multiplies by how much each element counted: 1, 1/n, a share of the max, 2(a - mean)/dof.
+Var, Std and LogSumExp save their input and output (not the centred input or the keepdims
+result), so that a backward on Tensors differentiates through them.
 """
 import functools
 import math
@@ -106,36 +108,38 @@ class Var(Reduction):
         axes = self.reduce_over(a, axis, keepdims)
         centered = a - a.mean(axis=axes, keepdims=True)
         self.dof = self.count - correction
-        self.save_for_backward(centered)
+        self.save_for_backward(a)
         return (centered * centered).sum(axis=axes, keepdims=keepdims) / self.dof
 
     # var = sum((a - mean)^2) / dof, so d var = 2 (a - mean) da / dof (the mean's change sums to 0)
     def backward(self, grad):
-        return self.spread(grad) * self.saved[0] * 2 / self.dof
+        a = self.saved[0]
+        return self.spread(grad) * (a - a.mean(axis=self.axes, keepdims=True)) * (2 / self.dof)
 
 
 class Std(Var):
     def forward(self, a, axis=None, keepdims=False, correction=1):
         out = array_module(a).sqrt(super().forward(a, axis, keepdims, correction))
-        self.save_for_backward(*self.saved, out)
+        self.save_for_backward(a, out)
         return out
 
     # d std = d var / (2 std), taken as 0 where std = 0 as torch does (dividing by inf gives it)
     def backward(self, grad):
-        std = self.saved[-1]
-        return super().backward(grad / (2 * array_module(std).where(std == 0, np.inf, std)))
+        std = self.saved[1]
+        xp = array_module(grad)
+        return super().backward(grad / (2 * xp.where(xp.equal(std, 0), np.inf, std)))
 
 
 class LogSumExp(Reduction):
     def forward(self, a, axis=None, keepdims=False):
-        out = logsumexp_array(a, self.reduce_over(a, axis, keepdims))
+        out = self.kept(logsumexp_array(a, self.reduce_over(a, axis, keepdims)))
         self.save_for_backward(a, out)
-        return self.kept(out)
+        return out
 
     # d logsumexp(a) = softmax(a) da = exp(a - logsumexp(a)) da
     def backward(self, grad):
         a, out = self.saved
-        return self.spread(grad) * array_module(a).exp(a - out)
+        return self.spread(grad) * array_module(grad).exp(a - self.spread(out))
 
 
 def _correction(correction, unbiased):

@@ -31,7 +31,7 @@ class Permute(Function):
 
     # out.axes = a.axes[dims]: the inverse permutation takes the gradient back
     def backward(self, grad):
-        return grad.transpose(self.inverse)
+        return array_module(grad).transpose(grad, self.inverse)
 
 
 class Expand(Function):
@@ -49,16 +49,27 @@ class GetItem(Function):
         self.input_shape, self.index = a.shape, index
         return a[index]
 
-    # out = a[index]: each gradient element adds into the element it was read from; an integer
-    # index that repeats adds up (xp.add.at; CuPy >= 13 has ufunc.at too)
+    # out = a[index]: each gradient element adds into the element it was read from
     def backward(self, grad):
-        xp = array_module(grad)
-        out = xp.zeros(self.input_shape, grad.dtype)
-        if _is_basic(self.index):
-            out[self.index] = grad  # ints and slices read each element at most once
+        return IndexAdd.call(grad, index=self.index, shape=self.input_shape)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with ``a`` added in at ``index``: GetItem's adjoint, as GetItem is its adjoint."""
+
+    def forward(self, a, index, shape):
+        xp = array_module(a)
+        self.index = index
+        out = xp.zeros(shape, a.dtype)
+        if _is_basic(index):
+            out[index] = a  # ints and slices reach each element at most once
         else:
-            xp.add.at(out, self.index, grad)
+            xp.add.at(out, index, a)  # an integer index that repeats adds up (CuPy >= 13 has ufunc.at too)
         return out
+
+    # out[index] += a: a's gradient is the output's gradient read at index
+    def backward(self, grad):
+        return GetItem.call(grad, index=self.index)
 
 
 def _is_basic(index):
@@ -84,7 +95,8 @@ class Stack(Function):
 
     # each input's gradient is its own slice of the output's gradient along axis
     def backward(self, grad):
-        return tuple(array_module(grad).moveaxis(grad, self.axis, 0))
+        slices = array_module(grad).moveaxis(grad, self.axis, 0)
+        return tuple(slices[i] for i in range(len(slices)))
 
 
 class Pad(Function):
@@ -106,7 +118,7 @@ class ToDevice(Function):
 
     # a copy between devices: its gradient is copied back
     def backward(self, grad):
-        return backend.to_device(grad, self.source)
+        return ToDevice.call(grad, device=self.source)
 
 
 def _sizes(op, name, sizes, minimum=None):
